@@ -1,0 +1,1 @@
+"""Loss mathematics in plain torch: importable without mmcv or mmdet."""
