@@ -193,15 +193,15 @@ def match_image_class(ious: np.ndarray,
             gt_taken[best] = True
             matched[d], matched_iou[d] = best, best_iou
 
-    det_ignored = np.where(matched >= 0, ignored_sorted[matched.clip(min=0)],
-                           False)
+    hit = matched >= 0
     det_areas = np.asarray(det_areas, dtype=np.float64).reshape(-1)
-    det_ignored |= (matched < 0) & ~_in_range(det_areas[det_order],
-                                              area_range)
+    det_ignored = ~hit & ~_in_range(det_areas[det_order], area_range)
+    det_ignored[hit] = ignored_sorted[matched[hit]]
+    matched[hit] = gt_order[matched[hit]]
     return ImageClassMatch(
         det_index=det_order,
         scores=det_scores[det_order],
-        matched_gt=np.where(matched >= 0, gt_order[matched.clip(min=0)], -1),
+        matched_gt=matched,
         ious=matched_iou,
         ignored=det_ignored,
         num_gt=int((~gt_ignored).sum()))
