@@ -1,0 +1,3 @@
+"""Datasets and dataset generators."""
+from .digits_detection import CLASSES as DIGIT_CLASSES
+from .digits_detection import generate_digits_detection

@@ -1,0 +1,55 @@
+"""Shared set-up of ``tools/train.py`` and ``tools/test.py``."""
+import os
+import os.path as osp
+from typing import Optional
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+
+
+def load_config(path: str, launcher: str, cfg_options: Optional[dict],
+                work_dir: Optional[str]) -> Config:
+    """Load a config and apply the options common to training and testing.
+
+    Args:
+        path: Config file.
+        launcher: ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        cfg_options: ``--cfg-options`` overrides, or None.
+        work_dir: ``--work-dir``; defaults to ``./work_dirs/<config name>``
+            when neither it nor the config sets one.
+    """
+    cfg = Config.fromfile(path)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(path))[0])
+    if launcher != 'none' and not torch.cuda.is_available():
+        setup_cpu_distributed(cfg)
+    return cfg
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Run a distributed launch on CPU processes with the gloo backend.
+
+    mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device`` and wraps
+    the model with ``device_ids=[LOCAL_RANK]``, both of which fail without a
+    GPU. The process group is therefore initialised here, before the Runner
+    (which then skips its own initialisation), and the DDP wrapper is told to
+    keep the model on the CPU.
+    """
+    if cfg.launcher != 'pytorch':
+        raise RuntimeError(f'launcher {cfg.launcher!r} needs GPUs; on a CPU '
+                           "machine use --launcher pytorch (dist_train.sh)")
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg', None) or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False)
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    if not torch_dist.is_initialized():
+        torch_dist.init_process_group(backend='gloo')
+    os.environ.setdefault('LOCAL_RANK', '0')

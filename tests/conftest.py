@@ -1,0 +1,30 @@
+"""Fixtures shared by the test-suite."""
+import os.path as osp
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / 'shared' / 'data'
+
+
+def shared_data(*parts: str) -> Path:
+    """Path under ``../shared/data``; skips the test when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f'real data not found at {path} (the ../shared/data '
+                    'folder beside the repository is absent)')
+    return path
+
+
+@pytest.fixture(scope='session')
+def tiny_digits(tmp_path_factory) -> Path:
+    """A 16 + 8 canvas digits detection set, generated once per session."""
+    from mmrank.datasets import generate_digits_detection
+    root = tmp_path_factory.mktemp('digits_det')
+    generate_digits_detection(str(root), num_train=16, num_val=8, seed=3)
+    return root
+
+
+def repo_path(*parts: str) -> str:
+    return osp.join(str(REPO_ROOT), *parts)
