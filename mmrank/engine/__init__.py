@@ -1,0 +1,2 @@
+"""Training-loop extensions."""
+from . import hooks  # noqa: F401

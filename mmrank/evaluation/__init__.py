@@ -1,0 +1,2 @@
+"""Evaluation: metric math (functional) and registered metrics."""
+from . import functional, metrics  # noqa: F401

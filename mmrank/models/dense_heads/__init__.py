@@ -1,0 +1,1 @@
+"""Dense detection heads trained with ranking losses (mmdet)."""

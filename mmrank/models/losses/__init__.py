@@ -1,0 +1,1 @@
+"""Registered loss modules (thin wrappers around mmrank.core)."""

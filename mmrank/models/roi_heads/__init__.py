@@ -1,0 +1,1 @@
+"""RoI heads trained with ranking losses (mmdet)."""
