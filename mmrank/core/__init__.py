@@ -1,1 +1,2 @@
 """Loss mathematics in plain torch: importable without mmcv or mmdet."""
+from .anchor_loss import anchor_heatmap_loss, anchor_loss  # noqa: F401
