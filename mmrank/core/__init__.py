@@ -1,2 +1,3 @@
 """Loss mathematics in plain torch: importable without mmcv or mmdet."""
 from .anchor_loss import anchor_heatmap_loss, anchor_loss  # noqa: F401
+from .ranking import alrp_loss, ap_loss  # noqa: F401
