@@ -1,0 +1,230 @@
+"""The three UniLoss task metrics (Liu, Wang and Deng, ECCV 2020, Sec. 4).
+
+* multi-class accuracy: comparisons ``s_{i,y_i} - s_{i,j}``;
+* binary average precision: comparisons ``s_p - s_n`` for positives ``p``
+  and negatives ``n``;
+* PCKh on heatmaps: comparisons of every positive pixel (within the radius
+  of the joint) against every pixel of its heatmap that is not positive.
+"""
+from abc import abstractmethod
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from .framework import ComparisonMetric, FlipAnchors
+
+
+class RowAllMetric(ComparisonMetric):
+    """A metric that only depends on which rows are all ones.
+
+    Args:
+        comparisons: ``(rows, cols)`` comparisons.
+        valid: Optional mask of existing comparisons.
+    """
+
+    def __init__(self, comparisons: Tensor,
+                 valid: Optional[Tensor] = None) -> None:
+        super().__init__(comparisons, valid)
+        if valid is None:
+            self.row_sizes = torch.full((comparisons.shape[0], ),
+                                        comparisons.shape[1],
+                                        device=comparisons.device)
+        else:
+            self.row_sizes = valid.sum(1)
+
+    @abstractmethod
+    def value_from_full_rows(self, full: Tensor) -> Tensor:
+        """``g`` of ``t`` configurations from ``(t, rows)`` all-ones flags."""
+
+    def value(self, row_counts: Tensor, col_counts: Tensor) -> Tensor:
+        return self.value_from_full_rows(row_counts == self.row_sizes)
+
+
+class AccuracyMetric(RowAllMetric):
+    """Multi-class accuracy: image ``i`` is correct iff ``s_{i,y_i}`` beats
+    every compared class (all its binaries are 1); ``g`` is the fraction of
+    correct images. Good and nearby anchors flip one bit.
+
+    Args:
+        scores: ``(n, C)`` class scores.
+        labels: ``(n,)`` target classes.
+        num_compared: If given, compare the target only with its
+            ``num_compared`` highest-scoring other classes (the paper keeps
+            20 of CIFAR-100's 99); the other classes get zero gradient. The
+            binarised metric still equals the accuracy, as the target beats
+            every class iff it beats the highest-scoring one.
+    """
+
+    def __init__(self, scores: Tensor, labels: Tensor,
+                 num_compared: Optional[int] = None) -> None:
+        num_classes = scores.shape[1]
+        if num_compared is not None and not 1 <= num_compared < num_classes:
+            raise ValueError('num_compared must be in [1, num_classes - 1]='
+                             f'[1, {num_classes - 1}], got {num_compared}')
+        target = scores.gather(1, labels[:, None])
+        others = _other_classes(scores.detach(), labels, num_compared)
+        super().__init__(target - scores.gather(1, others))
+
+    def value_from_full_rows(self, full: Tensor) -> Tensor:
+        return full.to(self.comparisons.dtype).mean(1)
+
+    def good_flips(self, num: int) -> FlipAnchors:
+        return self.random_bit_flips(num)
+
+    def nearby_flips(self, current: Tensor, num: int) -> FlipAnchors:
+        return self.random_bit_flips(num)
+
+
+def _other_classes(scores: Tensor, labels: Tensor,
+                   num_compared: Optional[int]) -> Tensor:
+    """Indices ``(n, k)`` of the classes compared with each target."""
+    num, num_classes = scores.shape
+    if num_compared is None:
+        classes = torch.arange(num_classes, device=scores.device)
+        others = classes.expand(num, -1)[classes != labels[:, None]]
+        return others.view(num, num_classes - 1)
+    masked = scores.scatter(1, labels[:, None], float('-inf'))
+    return masked.topk(num_compared, dim=1).indices
+
+
+class AveragePrecisionMetric(ComparisonMetric):
+    """Binary average precision of the ranking implied by the binaries.
+
+    Rows are positives, columns negatives; a 1 means the positive is ranked
+    above the negative. Writing ``z_p`` for the negatives above positive
+    ``p`` and ``y_n`` for the positives below negative ``n``, the binaries
+    come from a ranking iff the sets of negatives above the positives are
+    nested, i.e. iff the sorted ``y`` equals the conjugate partition of ``z``
+    (a 0-1 matrix with these margins is then unique). Otherwise the
+    configuration is cyclic and scores 0. A consistent configuration scores
+    ``AP = mean_j j / (j + z_(j))`` over positives sorted by ``z``. Good and
+    nearby anchors flip one bit.
+
+    Args:
+        scores: ``(n,)`` scores.
+        labels: ``(n,)`` bool or 0/1, 1 for positives.
+    """
+
+    def __init__(self, scores: Tensor, labels: Tensor) -> None:
+        positive = labels.bool()
+        super().__init__(scores[positive][:, None] -
+                         scores[~positive][None, :])
+
+    def value(self, row_counts: Tensor, col_counts: Tensor) -> Tensor:
+        num_pos, num_neg = self.comparisons.shape
+        above = num_neg - row_counts
+        below = num_pos - col_counts
+        hist = torch.zeros(
+            above.shape[0], num_neg + 1, dtype=torch.long,
+            device=above.device).scatter_add_(1, above,
+                                              torch.ones_like(above))
+        conjugate = hist.flip(1).cumsum(1).flip(1)[:, 1:]
+        consistent = (below.sort(1, descending=True).values == conjugate).all(1)
+        ranks = torch.arange(
+            1, num_pos + 1, device=above.device, dtype=self.comparisons.dtype)
+        precision = ranks / (ranks + above.sort(1).values)
+        return torch.where(consistent, precision.mean(1),
+                           torch.zeros_like(precision[:, 0]))
+
+    def good_flips(self, num: int) -> FlipAnchors:
+        return self.random_bit_flips(num)
+
+    def nearby_flips(self, current: Tensor, num: int) -> FlipAnchors:
+        return self.random_bit_flips(num)
+
+
+class PCKhMetric(RowAllMetric):
+    """PCKh on heatmaps: the fraction of heatmaps whose maximum is positive.
+
+    Positive pixels lie within the radius of the joint; every positive pixel
+    is compared with every non-positive pixel of its heatmap, so the rows are
+    the positive pixels of the batch and the columns all ``H * W`` pixels,
+    with the positive pixels of the row's own heatmap masked out. A heatmap
+    is correct iff one of its rows is all ones. Heatmaps without positive or
+    without negative pixels are left out of the metric.
+
+    Anchors (this implementation's choice, documented in the README):
+
+    * good: the ground truth with one negative pixel's whole column set to 0
+      in one random heatmap (that heatmap fails; value ``1 - 1/H``);
+    * nearby: half of them set one positive pixel's whole row of the current
+      configuration to 1 (a random positive of a currently wrong heatmap,
+      which makes it right), the other half set one negative pixel's whole
+      column to 0 (a random negative of a currently right heatmap, which
+      makes it wrong); without wrong (right) heatmaps, any heatmap is used.
+
+    Args:
+        heatmaps: ``(M, P)`` predicted heatmaps, flattened pixels.
+        positive: ``(M, P)`` bool, positive pixels.
+        pixel_valid: Optional ``(M, P)`` bool, pixels taking part at all.
+    """
+
+    def __init__(self, heatmaps: Tensor, positive: Tensor,
+                 pixel_valid: Optional[Tensor] = None) -> None:
+        if pixel_valid is not None:
+            positive = positive & pixel_valid
+        negative = ~positive if pixel_valid is None else pixel_valid & ~positive
+        usable = positive.any(1) & negative.any(1)
+        heat, pixel = (positive & usable[:, None]).nonzero(as_tuple=True)
+        self.heat_of_row = torch.unique(heat, return_inverse=True)[1]
+        self.num_heatmaps = int(usable.sum())
+        self.row_start = torch.searchsorted(
+            self.heat_of_row,
+            torch.arange(self.num_heatmaps + 1, device=heat.device))
+        rows = heatmaps[heat]
+        super().__init__(heatmaps[heat, pixel][:, None] - rows,
+                         negative[heat])
+
+    def correct_heatmaps(self, full: Tensor) -> Tensor:
+        """``(t, heatmaps)`` bool: the heatmap has an all-ones row."""
+        hit = full.new_zeros(full.shape[0], self.num_heatmaps,
+                             dtype=torch.long)
+        return hit.index_add_(1, self.heat_of_row, full.long()) > 0
+
+    def value_from_full_rows(self, full: Tensor) -> Tensor:
+        return self.correct_heatmaps(full).to(self.comparisons.dtype).mean(1)
+
+    def _heat_rows(self, heatmap: int) -> Tensor:
+        """Row indices of one heatmap."""
+        start, stop = self.row_start[heatmap], self.row_start[heatmap + 1]
+        return torch.arange(int(start), int(stop),
+                            device=self.comparisons.device)
+
+    def _column(self, heatmap: int, base: Tensor) -> Tensor:
+        """Flat indices of a random negative's ones in ``heatmap``."""
+        rows = self._heat_rows(heatmap)
+        negatives = self.valid[rows[0]].nonzero()[:, 0]
+        col = negatives[torch.randint(len(negatives), ())]
+        rows = rows[base[rows, col]]
+        return rows * self.num_cols + col
+
+    def _row(self, heatmap: int, base: Tensor) -> Tensor:
+        """Flat indices of the zeros of a random positive's row."""
+        rows = self._heat_rows(heatmap)
+        row = rows[torch.randint(len(rows), ())]
+        cols = (self.valid[row] & ~base[row]).nonzero()[:, 0]
+        return row * self.num_cols + cols
+
+    def _pick(self, candidates: Optional[Tensor] = None) -> int:
+        """A random heatmap among ``candidates`` (bool), or among all when
+        ``candidates`` is None or empty."""
+        pool = () if candidates is None else candidates.nonzero()[:, 0]
+        if len(pool) == 0:
+            return int(torch.randint(self.num_heatmaps, ()))
+        return int(pool[torch.randint(len(pool), ())])
+
+    def good_flips(self, num: int) -> FlipAnchors:
+        truth = self.ground_truth()
+        return FlipAnchors.from_lists(
+            [self._column(self._pick(), truth) for _ in range(num)],
+            self.comparisons.device)
+
+    def nearby_flips(self, current: Tensor, num: int) -> FlipAnchors:
+        full = (current.sum(1) == self.row_sizes)[None]
+        right = self.correct_heatmaps(full)[0]
+        rows = [self._row(self._pick(~right), current)
+                for _ in range(num - num // 2)]
+        cols = [self._column(self._pick(right), current)
+                for _ in range(num // 2)]
+        return FlipAnchors.from_lists(rows + cols, self.comparisons.device)

@@ -1,0 +1,407 @@
+"""Tests of the UniLoss core against independent brute-force references."""
+import math
+
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from mmrank.core.uniloss import (AccuracyMetric, AnchorConfig,
+                                 AveragePrecisionMetric, FlipAnchors,
+                                 PCKhMetric, flip_sq_dists, idw_interpolate,
+                                 packed_bit_dot, uniloss, uniloss_accuracy,
+                                 uniloss_average_precision, uniloss_pckh)
+
+# --------------------------------------------------------------------------
+# Ordinary metrics, computed without comparisons.
+
+
+def ordinary_accuracy(scores, labels):
+    return (scores.argmax(1) == labels).double().mean().item()
+
+
+def ordinary_ap(scores, labels):
+    order = sorted(range(len(scores)), key=lambda i: -float(scores[i]))
+    hits, total = 0, 0.0
+    for rank, i in enumerate(order, 1):
+        if labels[i]:
+            hits += 1
+            total += hits / rank
+    return total / hits
+
+
+def ordinary_pckh(heatmaps, joints, radius):
+    """Fraction of heatmaps whose argmax lies within ``radius`` of the
+    joint."""
+    num_maps, height, width = heatmaps.shape
+    correct = 0
+    for m in range(num_maps):
+        y, x = divmod(int(heatmaps[m].argmax()), width)
+        dist = math.hypot(x - joints[m][0], y - joints[m][1])
+        correct += dist <= radius
+    return correct / num_maps
+
+
+def disc_mask(joints, radius, height, width):
+    ys, xs = torch.meshgrid(
+        torch.arange(height), torch.arange(width), indexing='ij')
+    masks = [((xs - x)**2 + (ys - y)**2).double().sqrt() <= radius
+             for x, y in joints]
+    return torch.stack(masks)
+
+
+# --------------------------------------------------------------------------
+# Brute-force metric values of a dense binary configuration (loops).
+
+
+def loop_accuracy_value(bits):
+    return sum(bool(row.all()) for row in bits) / bits.shape[0]
+
+
+def loop_ap_value(bits):
+    num_pos, num_neg = bits.shape
+    above = [set(n for n in range(num_neg) if not bits[p, n])
+             for p in range(num_pos)]
+    for p in range(num_pos):
+        for q in range(num_pos):
+            if not (above[p] <= above[q] or above[q] <= above[p]):
+                return 0.0  # cyclic: no ranking gives these binaries
+    order = sorted(range(num_pos), key=lambda p: len(above[p]))
+    return sum((k + 1) / (k + 1 + len(above[p]))
+               for k, p in enumerate(order)) / num_pos
+
+
+def loop_pckh_value(bits, valid, heat_of_row):
+    heatmaps = sorted(set(heat_of_row.tolist()))
+    correct = 0
+    for h in heatmaps:
+        rows = [r for r in range(bits.shape[0]) if heat_of_row[r] == h]
+        correct += any(bool(bits[r][valid[r]].all()) for r in rows)
+    return correct / len(heatmaps)
+
+
+# --------------------------------------------------------------------------
+# Dense reference of the whole loss: t x l anchor matrix, Eq. 4 verbatim.
+
+
+class Recorder:
+    """Wraps a metric's samplers to record the anchors it draws."""
+
+    def __init__(self, metric):
+        self.flips, self.words = [], []
+        for name in ('good_flips', 'nearby_flips'):
+            method = getattr(metric, name)
+            setattr(metric, name, self._wrap(method, self.flips))
+        metric.random_words = self._wrap(metric.random_words, self.words)
+
+    @staticmethod
+    def _wrap(method, store):
+
+        def wrapped(*args):
+            out = method(*args)
+            store.append((out, args[-1]))
+            return out
+
+        return wrapped
+
+
+def dense_anchors(metric, recorder):
+    """The t x l anchor matrix the implementation used."""
+    truth = metric.ground_truth().reshape(-1)
+    current = metric.binarise().reshape(-1)
+    anchors = [truth, current]
+    for (flips, _), base in zip(recorder.flips, (truth, current)):
+        for i in range(flips.num):
+            anchor = base.clone()
+            idx = flips.index[flips.anchor == i]
+            anchor[idx] = ~anchor[idx]
+            anchors.append(anchor)
+    for words, num_bits in recorder.words:
+        for i in range(num_bits):
+            anchors.append(((words.reshape(-1) >> i) & 1).bool())
+    return torch.stack(anchors)
+
+
+def dense_uniloss(metric, anchors, value_fn, scale):
+    u = torch.sigmoid(scale * metric.comparisons).reshape(-1)
+    if metric.valid is not None:
+        u = u * metric.valid.reshape(-1)
+    shape = metric.comparisons.shape
+    values = torch.tensor([value_fn(a.view(shape)) for a in anchors],
+                          dtype=u.dtype)
+    dists = (u[None] - anchors.to(u.dtype)).square().sum(1).sqrt()
+    return 1 - (values / dists).sum() / (1 / dists).sum()
+
+
+def accuracy_case(seed=0, num=6, classes=5, num_compared=None):
+    gen = torch.Generator().manual_seed(seed)
+    scores = torch.randn(num, classes, generator=gen, dtype=torch.float64)
+    labels = torch.randint(classes, (num, ), generator=gen)
+    return (lambda s: AccuracyMetric(s, labels, num_compared)), scores, \
+        lambda bits, metric: loop_accuracy_value(bits)
+
+
+def ap_case(seed=0, num=14):
+    gen = torch.Generator().manual_seed(seed)
+    scores = torch.randn(num, generator=gen, dtype=torch.float64)
+    labels = torch.zeros(num, dtype=torch.bool)
+    labels[torch.randperm(num, generator=gen)[:4]] = True
+    return (lambda s: AveragePrecisionMetric(s, labels)), scores, \
+        lambda bits, metric: loop_ap_value(bits)
+
+
+def pckh_case(seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    joints = [(3, 4), (6, 2), (1, 1)]
+    positive = disc_mask(joints, 1.5, 8, 8).reshape(3, -1)
+    scores = torch.rand(3, 64, generator=gen, dtype=torch.float64) * 4
+
+    def value(bits, metric):
+        return loop_pckh_value(bits, metric.valid, metric.heat_of_row)
+
+    return (lambda s: PCKhMetric(s, positive)), scores, value
+
+
+CASES = {'accuracy': accuracy_case, 'ap': ap_case, 'pckh': pckh_case}
+
+
+@pytest.mark.parametrize('task', sorted(CASES))
+def test_uniloss_matches_dense_reference(task):
+    build, scores, value_fn = CASES[task]()
+    cfg = AnchorConfig(num_good=5, num_nearby=6, num_random=11, scale=2.0)
+    scores = scores.requires_grad_()
+    torch.manual_seed(1)
+    metric = build(scores)
+    recorder = Recorder(metric)
+    loss = uniloss(metric, cfg)
+    grad, = torch.autograd.grad(loss, scores)
+
+    ref_scores = scores.detach().clone().requires_grad_()
+    ref_metric = build(ref_scores)
+    anchors = dense_anchors(ref_metric, recorder)
+    assert anchors.shape[0] == 2 + 5 + 6 + 11
+    ref = dense_uniloss(ref_metric, anchors,
+                        lambda bits: value_fn(bits, ref_metric), cfg.scale)
+    ref_grad, = torch.autograd.grad(ref, ref_scores)
+    torch.testing.assert_close(loss, ref, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-8, atol=1e-12)
+    assert grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('task', sorted(CASES))
+def test_uniloss_gradient_matches_finite_differences(task):
+    build, scores, _ = CASES[task](seed=3)
+    cfg = AnchorConfig(num_good=4, num_nearby=4, num_random=9)
+
+    def loss_fn(s):
+        torch.manual_seed(7)  # the same anchors at every evaluation
+        return uniloss(build(s), cfg)
+
+    assert torch.autograd.gradcheck(
+        loss_fn, (scores.requires_grad_(), ),
+        eps=1e-7,
+        atol=1e-8,
+        fast_mode=True)
+
+
+def test_accuracy_reexpression_equals_accuracy():
+    for seed in range(5):
+        gen = torch.Generator().manual_seed(seed)
+        scores = torch.randn(40, 7, generator=gen)
+        labels = torch.randint(7, (40, ), generator=gen)
+        expected = ordinary_accuracy(scores, labels)
+        for num_compared in (None, 1, 3):
+            metric = AccuracyMetric(scores, labels, num_compared)
+            assert metric.evaluate(metric.binarise()).item() == \
+                pytest.approx(expected)
+
+
+def test_accuracy_subset_leaves_other_classes_untouched():
+    scores = torch.tensor([[0.0, 3.0, 1.0, -2.0, 2.0]], requires_grad=True)
+    labels = torch.tensor([0])
+    loss = uniloss_accuracy(scores, labels, num_compared=2)
+    loss.backward()
+    touched = scores.grad[0] != 0
+    # the target and its two highest-scoring rivals (classes 1 and 4)
+    assert touched.tolist() == [True, True, False, False, True]
+    assert scores.grad[0, 0] < 0  # raising the target lowers the loss
+
+
+def test_ap_reexpression_equals_ap():
+    for seed in range(8):
+        gen = torch.Generator().manual_seed(seed)
+        scores = torch.randn(30, generator=gen)
+        labels = torch.rand(30, generator=gen) < 0.3
+        labels[0] = True
+        metric = AveragePrecisionMetric(scores, labels)
+        assert metric.evaluate(metric.binarise()).item() == pytest.approx(
+            ordinary_ap(scores, labels), rel=1e-6)
+
+
+def test_ap_value_of_cyclic_configuration_is_zero():
+    metric = AveragePrecisionMetric(
+        torch.zeros(4), torch.tensor([1, 1, 0, 0]))
+    # p0 > n0 > p1 > n1 > p0 is a cycle
+    cyclic = torch.tensor([[True, False], [False, True]])
+    assert metric.evaluate(cyclic).item() == 0.0
+    assert loop_ap_value(cyclic) == 0.0
+    nested = torch.tensor([[True, True], [False, True]])
+    # ranking p0 n0 p1 n1: AP = (1 + 2/3) / 2
+    assert metric.evaluate(nested).item() == pytest.approx(5 / 6)
+
+
+def test_ap_values_of_random_configurations_match_loops():
+    gen = torch.Generator().manual_seed(0)
+    metric = AveragePrecisionMetric(
+        torch.zeros(5), torch.tensor([1, 1, 1, 0, 0]))
+    nonzero = 0
+    for _ in range(200):
+        bits = torch.rand(3, 2, generator=gen) < 0.6
+        expected = loop_ap_value(bits)
+        nonzero += expected > 0
+        assert metric.evaluate(bits).item() == pytest.approx(expected)
+    assert 20 < nonzero < 200  # both consistent and cyclic ones were seen
+
+
+def test_pckh_reexpression_equals_pckh():
+    gen = torch.Generator().manual_seed(0)
+    num_maps, size, radius = 12, 16, 2.5
+    joints = torch.randint(2, size - 2, (num_maps, 2), generator=gen)
+    joints = [tuple(j) for j in joints.tolist()]
+    heatmaps = torch.rand(num_maps, size * size, generator=gen)
+    # make about half of the maps peak near their joint
+    for m, (x, y) in enumerate(joints[::2]):
+        heatmaps[2 * m, y * size + x] += 1.0
+    positive = disc_mask(joints, radius, size, size).reshape(num_maps, -1)
+    metric = PCKhMetric(heatmaps, positive)
+    expected = ordinary_pckh(heatmaps.view(-1, size, size), joints, radius)
+    assert 0 < expected < 1
+    assert metric.evaluate(metric.binarise()).item() == pytest.approx(
+        expected)
+
+
+def test_flip_sq_dists_equal_dense_distances():
+    gen = torch.Generator().manual_seed(0)
+    u = torch.rand(5, 7, generator=gen, dtype=torch.float64)
+    base = torch.rand(5, 7, generator=gen) < 0.5
+    index = [torch.randperm(35, generator=gen)[:k] for k in (1, 4, 9)]
+    flips = FlipAnchors.from_lists(index, u.device)
+    base_sq = (u - base.double()).square().sum()
+    got = flip_sq_dists(u, base, base_sq, flips)
+    for i, idx in enumerate(index):
+        anchor = base.reshape(-1).clone()
+        anchor[idx] = ~anchor[idx]
+        expected = (u.reshape(-1) - anchor.double()).square().sum()
+        assert got[i].item() == pytest.approx(expected.item())
+
+
+def test_packed_bit_dot_value_and_gradient():
+    gen = torch.Generator().manual_seed(0)
+    weights = torch.randn(6, 9, generator=gen, dtype=torch.float64)
+    words = torch.randint(0, 32, (6, 9), generator=gen, dtype=torch.uint8)
+    got = packed_bit_dot(weights, words, 5)
+    expected = [(weights * ((words >> i) & 1)).sum() for i in range(5)]
+    torch.testing.assert_close(got, torch.stack(expected))
+    assert torch.autograd.gradcheck(
+        lambda w: packed_bit_dot(w, words, 5),
+        (weights.requires_grad_(), ))
+
+
+def test_idw_coincident_anchor_returns_its_value():
+    values = torch.tensor([0.25, 1.0, 0.0])
+    sq = torch.tensor([4.0, 0.0, 1.0], requires_grad=True)
+    out = idw_interpolate(values, sq, eps=1e-12)
+    out.backward()
+    assert out.item() == 1.0
+    assert torch.count_nonzero(sq.grad) == 0
+    sq = torch.tensor([4.0, 1.0])
+    expected = (0.25 / 2 + 1.0 / 1) / (1 / 2 + 1)
+    assert idw_interpolate(torch.tensor([0.25, 1.0]), sq,
+                           1e-12).item() == pytest.approx(expected)
+
+
+def test_loss_decreases_on_fixed_batch():
+    torch.manual_seed(0)
+    scores = torch.randn(32, 6, requires_grad=True)
+    labels = torch.randint(6, (32, ))
+    optim = torch.optim.SGD([scores], lr=50.0)
+    losses = []
+    for _ in range(60):
+        loss = uniloss_accuracy(scores, labels)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        losses.append(loss.item())
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.1
+    assert ordinary_accuracy(scores.detach(), labels) > 0.5
+
+
+class MaxNumelProbe(TorchDispatchMode):
+    """Records the largest tensor any aten op returns."""
+
+    def __init__(self):
+        super().__init__()
+        self.max_numel = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else (out, ):
+            if isinstance(t, torch.Tensor):
+                self.max_numel = max(self.max_numel, t.numel())
+        return out
+
+
+@pytest.mark.parametrize('num_anchors', [8, 64])
+def test_no_anchor_matrix_is_materialised(num_anchors):
+    torch.manual_seed(0)
+    positive = disc_mask([(8, 8), (20, 10)] * 4, 3, 32, 32)
+    heatmaps = torch.rand(2, 4, 32, 32, requires_grad=True)
+    cfg = AnchorConfig(num_anchors, num_anchors, num_anchors)
+    with MaxNumelProbe() as probe:
+        uniloss_pckh(heatmaps, positive.view(2, 4, 32, 32),
+                     cfg=cfg).backward()
+    rows = int(positive.sum())
+    num_comparisons = rows * 32 * 32
+    # largest tensors: the l comparisons and the (rows + cols) x 256
+    # histograms, independent of the number of anchors
+    assert probe.max_numel <= max(num_comparisons, (rows + 1024) * 256)
+    assert probe.max_numel * 4 < num_comparisons * (3 * num_anchors + 2)
+
+
+def test_empty_and_degenerate_batches():
+    scores = torch.randn(6, requires_grad=True)
+    for labels in (torch.zeros(6, dtype=torch.long),
+                   torch.ones(6, dtype=torch.long)):
+        loss = uniloss_average_precision(scores, labels)
+        loss.backward()
+        assert loss.item() == 0 and torch.all(scores.grad == 0)
+    heatmaps = torch.rand(1, 2, 4, 4, requires_grad=True)
+    positive = torch.zeros(1, 2, 4, 4, dtype=torch.bool)
+    loss = uniloss_pckh(heatmaps, positive)
+    loss.backward()
+    assert loss.item() == 0 and not torch.isnan(heatmaps.grad).any()
+    assert uniloss_accuracy(torch.zeros(0, 3), torch.zeros(
+        0, dtype=torch.long)).item() == 0
+
+
+def test_invisible_heatmaps_are_left_out():
+    positive = disc_mask([(2, 2), (5, 5)], 1, 8, 8).view(1, 2, 8, 8)
+    heatmaps = torch.rand(1, 2, 8, 8, requires_grad=True)
+    valid = torch.tensor([[True, False]])
+    uniloss_pckh(heatmaps, positive, heatmap_valid=valid).backward()
+    assert heatmaps.grad[0, 0].abs().sum() > 0
+    assert heatmaps.grad[0, 1].abs().sum() == 0
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(ValueError, match='num_compared'):
+        uniloss_accuracy(torch.randn(2, 4), torch.tensor([0, 1]), 4)
+    with pytest.raises(ValueError, match='labels'):
+        uniloss_accuracy(torch.randn(2, 4), torch.tensor([0, 4]))
+    with pytest.raises(TypeError, match='labels'):
+        uniloss_average_precision(torch.randn(3), torch.rand(3))
+    with pytest.raises(ValueError, match='scores'):
+        uniloss_average_precision(torch.randn(3, 2), torch.ones(3).long())
+    with pytest.raises(ValueError, match='positive'):
+        uniloss_pckh(torch.rand(1, 1, 4, 4), torch.ones(1, 1, 4, 4))
+    with pytest.raises(ValueError, match='num_random'):
+        AnchorConfig(num_random=-1)
