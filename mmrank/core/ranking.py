@@ -19,14 +19,17 @@ of Sec. 3.2). For a positive ``i``::
     rank(i)  = rank+(i) + N_FP(i)
 
 Algorithm: no ``P x N`` matrix is formed. The positives are sorted once.
-``H`` is 1 above a window of width ``2 delta``, 0 below it and linear in
-it, so every sum ``sum_k w_k H(s_k - q)`` over the sorted positives is
-"weights above the window + a linear function of ``q`` over the window",
-read from prefix sums of ``w`` and ``w * s`` at the window bounds found by
-binary search. The sums over the (unsorted) negatives, ``N_FP``, use
-difference arrays over the sorted positives instead. Negatives below
-``min_i s_i - delta`` cannot reach any positive and are dropped first. Time
-is O((P + N) log P) and extra memory O(P + N); all sums are accumulated in
+Since ``H(x) + H(-x) = 1``, every sum over the positives is of the form
+``sum_k w_k H(q - s_k)``: the weights of the positives below a window of
+width ``2 delta`` around ``q`` plus a linear function of ``q`` over the
+window, read from prefix sums of ``w`` and ``w * s`` at the window bounds.
+The bounds come from a uniform lookup grid, exact because the cell index
+is a monotone function of the value, with a binary search only for the
+queries whose cell holds a window bound. The sums over the (unsorted)
+negatives, ``N_FP``, use difference arrays over the sorted positives.
+Negatives below ``min_i s_i - delta`` cannot reach any positive and are
+dropped first. Time is O((P + N) log P) (O(P + N) when few queries need
+the binary search) and extra memory O(P + N); sums are accumulated in
 float64 on logits centred at the median positive.
 """
 from typing import NamedTuple, Optional, Tuple
@@ -36,6 +39,9 @@ from torch import Tensor
 
 #: Positives with ``N_FP(i) <= ALRP_EPS`` receive no aLRP gradient (eq. 5).
 ALRP_EPS = 1e-5
+#: Cells of the lookup grid of :func:`_windows` per positive, and at most.
+_CELLS_PER_POSITIVE = 64
+_MAX_CELLS = 1 << 22
 
 
 class _Ranking(NamedTuple):
@@ -81,8 +87,12 @@ class _Ranking(NamedTuple):
 
 
 def _check_inputs(logits: Tensor, targets: Tensor,
-                  loc_errors: Optional[Tensor], delta: float) -> None:
-    """Raise TypeError/ValueError naming the argument for bad inputs."""
+                  loc_errors: Optional[Tensor], delta: float) -> Tensor:
+    """Raise TypeError/ValueError naming the argument for bad inputs.
+
+    Returns:
+        Tensor: Positions of the positives, ``nonzero(targets == 1)``.
+    """
     for name, value in (('logits', logits), ('targets', targets),
                         ('loc_errors', loc_errors)):
         if value is not None and not isinstance(value, Tensor):
@@ -100,17 +110,35 @@ def _check_inputs(logits: Tensor, targets: Tensor,
     if not delta > 0 or delta == float('inf'):
         raise ValueError(f'delta must be a positive finite number, '
                          f'got {delta}')
-    if not bool(torch.isfinite(logits).all()):
+    # One reduction instead of an elementwise test; a float64 sum of finite
+    # values overflows only for float64 logits near the limit of the type.
+    if not bool(torch.isfinite(logits.sum(dtype=torch.float64))) and \
+            not bool(torch.isfinite(logits).all()):
         raise ValueError('logits contain NaN or infinite values')
-    valid = (targets == 1) | (targets == 0) | (targets == -1)
-    if not bool(valid.all()):
-        bad = targets[~valid][0]
+    _check_targets(targets)
+    pos_index = torch.nonzero(targets == 1).squeeze(1)
+    if loc_errors is not None:
+        _check_loc_errors(loc_errors, pos_index.numel())
+    return pos_index
+
+
+def _check_targets(targets: Tensor) -> None:
+    """Targets must be 1, 0 or -1 (any dtype)."""
+    if targets.numel() == 0 or targets.dtype == torch.bool:
+        return
+    low, high = torch.aminmax(targets)
+    valid = bool((low >= -1) & (high <= 1))
+    if valid and targets.is_floating_point():
+        valid = bool((targets == targets.round()).all())
+    if not valid:
+        bad = targets[(targets != 1) & (targets != 0) & (targets != -1)][0]
         raise ValueError(f'targets of shape {tuple(targets.shape)} must '
                          f'only hold 1 (positive), 0 (negative) or -1 '
                          f'(ignored), found {bad.item()}')
-    if loc_errors is None:
-        return
-    num_pos = int((targets == 1).sum())
+
+
+def _check_loc_errors(loc_errors: Tensor, num_pos: int) -> None:
+    """One finite float localisation error per positive."""
     if loc_errors.shape != (num_pos, ):
         raise ValueError(f'loc_errors must be 1-D with one entry per '
                          f'positive, shape ({num_pos},), got '
@@ -127,22 +155,64 @@ def _exclusive_cumsum(values: Tensor) -> Tensor:
     return torch.cat([values.new_zeros(1), values.cumsum(0)])
 
 
+def _search_windows(points: Tensor, queries: Tensor,
+                    delta: float) -> Tuple[Tensor, Tensor]:
+    """:func:`_windows` by binary search, for few queries."""
+    lo = torch.searchsorted(points + delta, queries, out_int32=True)
+    hi = torch.searchsorted(
+        points - delta, queries, right=True, out_int32=True)
+    return lo, hi
+
+
 def _windows(points: Tensor, queries: Tensor,
              delta: float) -> Tuple[Tensor, Tensor]:
-    """Bounds of the linear part of ``H`` in the sorted ``points``.
+    """Bounds of the linear part of ``H(q - points_k)`` in sorted ``points``.
 
-    Returns ``lo`` = #{k: points_k < q - delta} and
-    ``hi`` = #{k: points_k <= q + delta} for every query ``q``.
+    Returns ``lo = #{k: points_k + delta < q}`` (the points below the
+    window, ``H = 1``) and ``hi = #{k: points_k - delta <= q}`` (int32).
+
+    ``torch.searchsorted`` is slow per query on CPU, so the queries are
+    first placed in a uniform grid over ``[points_0 - delta, points_-1 +
+    delta]``. The cell index is a monotone function of the value, so a
+    bound in a lower (higher) cell than ``q`` is below (above) ``q``; the
+    counts are exact per-cell tables unless ``q``'s cell holds a bound, and
+    only those queries are searched.
     """
-    lo = torch.searchsorted(points, queries - delta, out_int32=True)
-    hi = torch.searchsorted(
-        points, queries + delta, right=True, out_int32=True)
+    lower, upper = points + delta, points - delta
+    num_cells = min(_CELLS_PER_POSITIVE * points.numel(), _MAX_CELLS)
+    start = upper[0]
+    # span >= 2 delta > 0; cells 1..num_cells, 0 below, num_cells + 1 above.
+    scale = num_cells / (lower[-1] - start)
+    offset = start * scale - 1
+
+    def cell(values: Tensor) -> Tensor:
+        index = values * scale
+        return index.sub_(offset).floor_().clamp_(0, num_cells + 1).long()
+
+    all_cells = torch.arange(num_cells + 3, device=points.device)
+    lo_table = torch.searchsorted(cell(lower), all_cells, out_int32=True)
+    hi_table = torch.searchsorted(cell(upper), all_cells, out_int32=True)
+    ambiguous_table = (lo_table[1:] > lo_table[:-1]) | (
+        hi_table[1:] > hi_table[:-1])
+    cells = cell(queries)
+    lo, hi = lo_table.index_select(0, cells), hi_table.index_select(0, cells)
+    search = torch.nonzero(ambiguous_table.index_select(0, cells)).squeeze(1)
+    if search.numel() > 0:
+        found = _search_windows(points, queries.index_select(0, search),
+                                delta)
+        lo.index_copy_(0, search, found[0])
+        hi.index_copy_(0, search, found[1])
     return lo, hi
 
 
 def _step_sums(points: Tensor, weights: Tensor, queries: Tensor, lo: Tensor,
-               hi: Tensor, delta: float, upward: bool) -> Tensor:
-    """Window sums ``sum_k w_k H(+-(points_k - q))`` for every query.
+               hi: Tensor, delta: float) -> Tensor:
+    """``sum_k w_k H(q - points_k)`` for every query ``q``.
+
+    With ``cw``, ``cws`` the prefix sums of ``w`` and ``w * points``, the
+    points below the window add ``cw[lo]`` and those in it
+    ``(q / (2 delta) + 1/2) (cw[hi] - cw[lo]) - (cws[hi] - cws[lo]) /
+    (2 delta)``, regrouped as ``A[lo] + B[hi] + q (C[hi] - C[lo])``.
 
     Args:
         points: Sorted points (float64), shape (P,).
@@ -150,26 +220,17 @@ def _step_sums(points: Tensor, weights: Tensor, queries: Tensor, lo: Tensor,
         queries: Query values ``q`` (float64), any length.
         lo, hi: Windows of the queries from :func:`_windows`.
         delta: Half width of the linear part of ``H``.
-        upward: True for ``H(points_k - q)`` (points above ``q`` count 1),
-            False for ``H(q - points_k)`` (points below ``q`` count 1).
 
     Returns:
         Tensor: One float64 sum per query.
     """
     cum_w = _exclusive_cumsum(weights)
-    cum_ws = _exclusive_cumsum(weights * points)
-    lo, hi = lo.long(), hi.long()
-    inside_w = cum_w[hi] - cum_w[lo]
-    inside_ws = cum_ws[hi] - cum_ws[lo]
-    if upward:
-        full = cum_w[-1] - cum_w[hi]
-        linear = inside_ws / (2 * delta) + (0.5 - queries /
-                                            (2 * delta)) * inside_w
-    else:
-        full = cum_w[lo]
-        linear = (queries / (2 * delta) + 0.5) * inside_w - inside_ws / (
-            2 * delta)
-    return full + linear
+    cum_ws = _exclusive_cumsum(weights * points) / (2 * delta)
+    slope = cum_w / (2 * delta)
+    sums = (0.5 * cum_w + cum_ws).index_select(0, lo)
+    sums += (0.5 * cum_w - cum_ws).index_select(0, hi)
+    return sums.addcmul_(
+        queries, slope.index_select(0, hi) - slope.index_select(0, lo))
 
 
 def _false_positive_counts(scores: Tensor, neg_scores: Tensor, lo: Tensor,
@@ -177,31 +238,30 @@ def _false_positive_counts(scores: Tensor, neg_scores: Tensor, lo: Tensor,
     """``N_FP(i) = sum_j H(s_j - s_i)`` for every sorted positive (eq. 3).
 
     Negative ``j`` adds 1 to the positives below its window ``[lo_j, hi_j)``
-    and ``c_j - s_i / (2 delta)`` with ``c_j = s_j / (2 delta) + 1/2`` to
-    those inside it; difference arrays over the positive index (bin counts
-    at ``lo`` and ``hi`` followed by cumulative sums) add these ranges up.
+    and ``(s_j - s_i) / (2 delta) + 1/2`` to those inside it; difference
+    arrays over the positive index (sums at ``lo`` and ``hi`` followed by
+    cumulative sums) add these ranges up.
     """
     size = scores.numel() + 1
-    c = neg_scores / (2 * delta) + 0.5
 
-    def covered(weights: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
-        """Sum of ``weights`` over the windows covering each positive, and
+    def covered(values: Tensor) -> Tuple[Tensor, Tensor]:
+        """Sums of ``values`` over the windows covering each positive, and
         over the windows starting at or before it."""
-        starts = torch.bincount(lo, weights, minlength=size).cumsum(0)
-        ends = torch.bincount(hi, weights, minlength=size).cumsum(0)
-        return (starts - ends)[:-1].to(torch.float64), starts[:-1]
+        starts = scores.new_zeros(size).index_add_(0, lo, values).cumsum(0)
+        ends = scores.new_zeros(size).index_add_(0, hi, values).cumsum(0)
+        return (starts - ends)[:-1], starts[:-1]
 
-    inside, started = covered(None)
-    inside_c, _ = covered(c)
+    inside, started = covered(neg_scores.new_ones(1).expand_as(neg_scores))
+    inside_sum, _ = covered(neg_scores)
     above = neg_scores.numel() - started
-    return above + inside_c - inside * scores / (2 * delta)
+    return above + (inside_sum - inside * scores) / (2 * delta) + 0.5 * inside
 
 
-def _rank(logits: Tensor, targets: Tensor, delta: float) -> _Ranking:
+def _rank(logits: Tensor, targets: Tensor, pos_index: Tensor,
+          delta: float) -> _Ranking:
     """Sort the positives and compute ``rank+``, ``N_FP`` and the windows."""
-    pos_index = torch.nonzero(targets == 1).squeeze(1)
-    pos_logits = logits[pos_index].to(torch.float64)
-    sorted_logits, order = torch.sort(pos_logits)
+    sorted_logits, order = torch.sort(
+        logits.index_select(0, pos_index).to(torch.float64))
     centre = sorted_logits[sorted_logits.numel() // 2]
     scores = sorted_logits - centre
     # Negatives below min_i s_i - delta have H(x_ij) = 0 for every i. The
@@ -209,14 +269,16 @@ def _rank(logits: Tensor, targets: Tensor, delta: float) -> _Ranking:
     # the few extra negatives it admits contribute exactly nothing.
     bound = sorted_logits[0] - delta
     bound = bound - (bound.abs() + 1) / 64
-    neg_index = torch.nonzero((targets == 0)
-                              & (logits > bound.to(logits.dtype))).squeeze(1)
-    neg_scores = logits[neg_index].to(torch.float64) - centre
+    relevant = logits > bound.to(logits.dtype)
+    relevant &= targets == 0
+    neg_index = torch.nonzero(relevant).squeeze(1)
+    neg_scores = logits.index_select(0, neg_index).to(
+        torch.float64).sub_(centre)
     lo, hi = _windows(scores, neg_scores, delta)
-    pos_lo, pos_hi = _windows(scores, scores, delta)
-    # The self term H(0) = 1/2 is inside the window and is taken out.
-    rank_pos = 0.5 + _step_sums(scores, torch.ones_like(scores), scores,
-                                pos_lo, pos_hi, delta, upward=True)
+    pos_lo, pos_hi = _search_windows(scores, scores, delta)
+    # rank+ = 1 + sum_{k != i} H(s_k - s_i) = 1/2 + sum_k (1 - H(s_i - s_k)).
+    rank_pos = scores.numel() + 0.5 - _step_sums(
+        scores, torch.ones_like(scores), scores, pos_lo, pos_hi, delta)
     num_fp = _false_positive_counts(scores, neg_scores, lo, hi, delta)
     return _Ranking(pos_index, order, scores, rank_pos, num_fp.clamp(min=0),
                     neg_index, neg_scores, lo, hi, pos_lo, pos_hi)
@@ -244,7 +306,7 @@ def _logit_gradient(ranking: _Ranking, pos_grad: Tensor, num_fp_share: Tensor,
         ``logits[targets == 1]`` and of the negatives in ``neg_index``.
     """
     neg_grad = _step_sums(ranking.scores, num_fp_share, ranking.neg_scores,
-                          ranking.lo, ranking.hi, delta, upward=False)
+                          ranking.lo, ranking.hi, delta)
     return _unsort(pos_grad, ranking.order), neg_grad
 
 
@@ -277,9 +339,10 @@ def _alrp(ranking: _Ranking, loc_errors: Tensor, delta: float,
     # Eq. 12-14 with eq. 5: positive i pushes N_FP(i) plus the localisation
     # errors of the positives ranked above it (smoothed by H) back to the
     # negatives ranked above it, in proportion to H(x_ij) / N_FP(i).
-    loc_above = _step_sums(
+    # sum_{k != i} E_k H(s_k - s_i) = sum_k E_k (1 - H(s_i - s_k)) - E_i / 2
+    loc_above = errors.sum() - 0.5 * errors - _step_sums(
         ranking.scores, errors, ranking.scores, ranking.pos_lo,
-        ranking.pos_hi, delta, upward=True) - 0.5 * errors
+        ranking.pos_hi, delta)
     update = (ranking.num_fp + loc_above) / rank / num_pos
     active = ranking.num_fp > ALRP_EPS
     update = torch.where(active, update, torch.zeros_like(update))
@@ -336,8 +399,10 @@ class _LogitGradient(NamedTuple):
         """The gradient times ``scale`` in the layout of ``logits``."""
         scale = scale.to(self.pos_grad.dtype)
         out = self.pos_grad.new_zeros(self.numel, dtype=self.dtype)
-        out[self.pos_index] = (self.pos_grad * scale).to(self.dtype)
-        out[self.neg_index] = (self.neg_grad * scale).to(self.dtype)
+        out.index_copy_(0, self.pos_index, (self.pos_grad * scale).to(
+            self.dtype))
+        out.index_copy_(0, self.neg_index, (self.neg_grad * scale).to(
+            self.dtype))
         return out
 
 
@@ -350,9 +415,9 @@ class _ALRPLossFunction(torch.autograd.Function):
     """Autograd Function of :func:`alrp_loss`."""
 
     @staticmethod
-    def forward(ctx, logits: Tensor, targets: Tensor, loc_errors: Tensor,
-                delta: float, with_grad: bool) -> Tuple[Tensor, Tensor]:
-        ranking = _rank(logits, targets, delta)
+    def forward(ctx, logits: Tensor, targets: Tensor, pos_index: Tensor,
+                loc_errors: Tensor, delta: float, with_grad: bool) -> Tuple[Tensor, Tensor]:
+        ranking = _rank(logits, targets, pos_index, delta)
         loss_cls, loss_loc, grads = _alrp(ranking, loc_errors, delta,
                                           with_grad)
         if with_grad:
@@ -367,16 +432,17 @@ class _ALRPLossFunction(torch.autograd.Function):
         loc_grad, = ctx.saved_tensors
         grad_errors = (loc_grad * grad_loc.to(loc_grad.dtype)).to(
             ctx.loc_dtype)
-        return ctx.logit_grad.dense(grad_cls), None, grad_errors, None, None
+        return (ctx.logit_grad.dense(grad_cls), None, None, grad_errors, None,
+                None)
 
 
 class _APLossFunction(torch.autograd.Function):
     """Autograd Function of :func:`ap_loss`."""
 
     @staticmethod
-    def forward(ctx, logits: Tensor, targets: Tensor, delta: float,
-                with_grad: bool) -> Tensor:
-        ranking = _rank(logits, targets, delta)
+    def forward(ctx, logits: Tensor, targets: Tensor, pos_index: Tensor,
+                delta: float, with_grad: bool) -> Tensor:
+        ranking = _rank(logits, targets, pos_index, delta)
         loss, grads = _ap(ranking, delta, with_grad)
         if with_grad:
             ctx.logit_grad = _LogitGradient.build(ranking, grads, logits)
@@ -384,7 +450,7 @@ class _APLossFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_loss: Tensor):
-        return ctx.logit_grad.dense(grad_loss), None, None, None
+        return ctx.logit_grad.dense(grad_loss), None, None, None, None
 
 
 def _needs_grad(*tensors: Tensor) -> bool:
@@ -440,10 +506,11 @@ def alrp_loss(logits: Tensor,
             mismatches, target values outside {-1, 0, 1}, a ``loc_errors``
             length other than the number of positives, or ``delta <= 0``.
     """
-    _check_inputs(logits, targets, loc_errors, delta)
-    if loc_errors.numel() == 0:
+    pos_index = _check_inputs(logits, targets, loc_errors, delta)
+    if pos_index.numel() == 0:
         return logits.sum() * 0, loc_errors.sum() * 0
-    return _ALRPLossFunction.apply(logits, targets, loc_errors, float(delta),
+    return _ALRPLossFunction.apply(logits, targets, pos_index, loc_errors,
+                                   float(delta),
                                    _needs_grad(logits, loc_errors))
 
 
@@ -471,10 +538,10 @@ def ap_loss(logits: Tensor, targets: Tensor, delta: float = 1.0) -> Tensor:
     Raises:
         TypeError, ValueError: As :func:`alrp_loss`.
     """
-    _check_inputs(logits, targets, None, delta)
-    if not bool((targets == 1).any()):
+    pos_index = _check_inputs(logits, targets, None, delta)
+    if pos_index.numel() == 0:
         return logits.sum() * 0
-    return _APLossFunction.apply(logits, targets, float(delta),
+    return _APLossFunction.apply(logits, targets, pos_index, float(delta),
                                  _needs_grad(logits))
 
 
@@ -490,9 +557,12 @@ def ranking_statistics(logits: Tensor,
         tuple[Tensor, Tensor]: ``rank+`` and ``N_FP`` in the order of
         ``logits[targets == 1]``; ``rank = rank+ + N_FP``.
     """
-    _check_inputs(logits, targets, None, delta)
+    pos_index = _check_inputs(logits, targets, None, delta)
+    if pos_index.numel() == 0:
+        empty = logits.new_zeros(0, dtype=torch.float64)
+        return empty, empty
     with torch.no_grad():
-        ranking = _rank(logits.detach(), targets, float(delta))
+        ranking = _rank(logits.detach(), targets, pos_index, float(delta))
     return (_unsort(ranking.rank_pos, ranking.order),
             _unsort(ranking.num_fp, ranking.order))
 

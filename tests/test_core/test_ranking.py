@@ -165,6 +165,12 @@ def test_ranks_match_reference(seed):
     assert_close(num_fp, ref['num_fp'])
 
 
+def test_ranks_without_positives():
+    rank_pos, num_fp = ranking_statistics(torch.zeros(3),
+                                          torch.tensor([0, -1, 0]))
+    assert rank_pos.shape == num_fp.shape == (0, )
+
+
 @pytest.mark.parametrize('seed', range(10))
 def test_float32_and_gradient_dtype(seed):
     logits, targets, loc_errors = make_case(seed, torch.float32)
