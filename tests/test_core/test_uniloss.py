@@ -8,7 +8,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from mmrank.core.uniloss import (AccuracyMetric, AnchorConfig,
                                  AveragePrecisionMetric, FlipAnchors,
                                  PCKhMetric, flip_sq_dists, idw_interpolate,
-                                 packed_bit_dot, uniloss, uniloss_accuracy,
+                                 packed_bit_dot, packed_full_rows,
+                                 uniloss, uniloss_accuracy,
                                  uniloss_average_precision, uniloss_pckh)
 
 # --------------------------------------------------------------------------
@@ -106,8 +107,8 @@ class Recorder:
 
 def dense_anchors(metric, recorder):
     """The t x l anchor matrix the implementation used."""
-    truth = metric.ground_truth().reshape(-1)
-    current = metric.binarise().reshape(-1)
+    truth = metric.ground_truth().bits.reshape(-1)
+    current = metric.binarise().bits.reshape(-1)
     anchors = [truth, current]
     for (flips, _), base in zip(recorder.flips, (truth, current)):
         for i in range(flips.num):
@@ -152,8 +153,8 @@ def ap_case(seed=0, num=14):
 def pckh_case(seed=0):
     gen = torch.Generator().manual_seed(seed)
     joints = [(3, 4), (6, 2), (1, 1)]
-    positive = disc_mask(joints, 1.5, 8, 8).reshape(3, -1)
-    scores = torch.rand(3, 64, generator=gen, dtype=torch.float64) * 4
+    positive = disc_mask(joints, 1.5, 9, 9).reshape(3, -1)
+    scores = torch.rand(3, 81, generator=gen, dtype=torch.float64) * 4
 
     def value(bits, metric):
         return loop_pckh_value(bits, metric.valid, metric.heat_of_row)
@@ -211,7 +212,7 @@ def test_accuracy_reexpression_equals_accuracy():
         expected = ordinary_accuracy(scores, labels)
         for num_compared in (None, 1, 3):
             metric = AccuracyMetric(scores, labels, num_compared)
-            assert metric.evaluate(metric.binarise()).item() == \
+            assert metric.evaluate(metric.binarise().bits).item() == \
                 pytest.approx(expected)
 
 
@@ -233,7 +234,7 @@ def test_ap_reexpression_equals_ap():
         labels = torch.rand(30, generator=gen) < 0.3
         labels[0] = True
         metric = AveragePrecisionMetric(scores, labels)
-        assert metric.evaluate(metric.binarise()).item() == pytest.approx(
+        assert metric.evaluate(metric.binarise().bits).item() == pytest.approx(
             ordinary_ap(scores, labels), rel=1e-6)
 
 
@@ -275,7 +276,7 @@ def test_pckh_reexpression_equals_pckh():
     metric = PCKhMetric(heatmaps, positive)
     expected = ordinary_pckh(heatmaps.view(-1, size, size), joints, radius)
     assert 0 < expected < 1
-    assert metric.evaluate(metric.binarise()).item() == pytest.approx(
+    assert metric.evaluate(metric.binarise().bits).item() == pytest.approx(
         expected)
 
 
@@ -297,13 +298,28 @@ def test_flip_sq_dists_equal_dense_distances():
 def test_packed_bit_dot_value_and_gradient():
     gen = torch.Generator().manual_seed(0)
     weights = torch.randn(6, 9, generator=gen, dtype=torch.float64)
-    words = torch.randint(0, 32, (6, 9), generator=gen, dtype=torch.uint8)
+    words = torch.randint(0, 32, (6, 9), generator=gen, dtype=torch.int32)
     got = packed_bit_dot(weights, words, 5)
     expected = [(weights * ((words >> i) & 1)).sum() for i in range(5)]
     torch.testing.assert_close(got, torch.stack(expected))
     assert torch.autograd.gradcheck(
         lambda w: packed_bit_dot(w, words, 5),
         (weights.requires_grad_(), ))
+
+
+def test_packed_full_rows_equal_loops():
+    gen = torch.Generator().manual_seed(0)
+    # mostly-ones words, so that whole rows survive the prefix check
+    words = torch.full((40, 150), 2**5 - 1, dtype=torch.int32)
+    holes = torch.rand(40, 150, generator=gen) < 0.004
+    words[holes] = torch.randint(0, 31, (int(holes.sum()), ),
+                                 generator=gen, dtype=torch.int32)
+    valid = torch.rand(40, 150, generator=gen) < 0.9
+    got = packed_full_rows(words, valid, 5)
+    expected = [[all((int(words[r, c]) >> i) & 1 for c in range(150)
+                     if valid[r, c]) for r in range(40)] for i in range(5)]
+    assert got.tolist() == expected
+    assert 0 < got.sum() < got.numel()
 
 
 def test_idw_coincident_anchor_returns_its_value():

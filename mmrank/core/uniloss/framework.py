@@ -24,12 +24,21 @@ materialised as a ``t x l`` matrix:
   ``||u - a||^2 = ||u - base||^2 + sum_{b in F} (1 - 2 base_b)(1 - 2 u_b)``,
   which is ``((u_b - (1 - base_b))^2 - (u_b - base_b)^2)`` summed over ``F``,
   so it costs ``O(|F|)``;
-* uniformly random anchors are drawn as packed bytes, one byte holding the
-  bits of up to 8 anchors for a comparison, and
+* uniformly random anchors are drawn as packed words, one word holding the
+  bits of up to 16 anchors for a comparison, and
   ``||u - a_i||^2 = sum u^2 + sum_b a_ib (1 - 2 u_b)`` is reduced through a
-  256-bin histogram of the bytes weighted by ``1 - 2 u`` (and the gradient
-  gathered back from a 256-entry table), so the cost is ``O(l)`` per byte
-  plane whatever the number of anchors in it.
+  histogram of the words weighted by ``1 - 2 u`` (the gradient is gathered
+  back from a table with one entry per word value), so the cost is ``O(l)``
+  per word plane whatever the number of anchors in it; their metric values
+  come from per-row / per-column counts of the packed bits, or, for metrics
+  that only ask whether a row is all ones, from a bitwise AND over a prefix
+  of each row (a full row is checked only when its prefix is all ones).
+
+The squared distances to the two base configurations are expanded as
+``||u - G||^2 = |G| - 2 sum_G u + sum u^2`` (the ground truth ``G`` is every
+valid comparison won) and likewise for the current configuration, so the
+forward pass only needs the sums ``sum u``, ``sum u^2``, ``sum_B u`` and the
+histograms.
 
 The gradient flows through the relaxed binaries only (anchors and their
 values are constants) and is the exact gradient of ``-g~`` (autograd, with
@@ -42,8 +51,10 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
-#: Random anchors share one byte per comparison, 8 anchors per byte plane.
-BITS_PER_PLANE = 8
+#: Random anchors share one int32 word per comparison, 16 anchors per plane.
+BITS_PER_WORD = 16
+#: Columns AND-ed to rule a row out before checking it whole.
+PREFIX_COLUMNS = 64
 
 
 @dataclass
@@ -152,40 +163,49 @@ def flip_sq_dists(u: Tensor, base: Tensor, base_sq_dist: Tensor,
     return base_sq_dist + correction
 
 
-def bit_table(num_bits: int, dtype: torch.dtype,
-              device: torch.device) -> Tensor:
-    """``(2**num_bits, num_bits)`` table: row ``v`` holds the bits of ``v``."""
-    values = torch.arange(2**num_bits, device=device)
-    shifts = torch.arange(num_bits, device=device)
-    return ((values[:, None] >> shifts) & 1).to(dtype)
+def _bit_sums(hist: Tensor, num_bits: int) -> Tensor:
+    """``out_i = sum_v hist[v] * bit_i(v)`` for a histogram over word values.
+
+    Bit ``i`` is set on the second half of every block of ``2**(i + 1)``
+    consecutive values, so each sum is a strided view's sum.
+    """
+    return torch.stack([
+        hist.view(-1, 2, 2**i)[:, 1].sum() for i in range(num_bits)
+    ])
+
+
+def _bit_table_dot(coef: Tensor, num_bits: int) -> Tensor:
+    """``lut[v] = sum_i coef_i * bit_i(v)`` for every word value ``v``."""
+    lut = coef.new_zeros(2**num_bits)
+    for i in range(num_bits):
+        lut.view(-1, 2, 2**i)[:, 1] += coef[i]
+    return lut
 
 
 class _PackedBitDot(torch.autograd.Function):
-    """``S_i = sum_b bit_i(words_b) * w_b`` for the anchors packed in bytes.
+    """``S_i = sum_b bit_i(words_b) * w_b`` for the anchors packed in words.
 
-    The forward pass is a 256-bin weighted histogram of the bytes followed
-    by a ``(256, k)`` product, the backward pass gathers
-    ``sum_i grad_i bit_i(v)`` from a 256-entry table: ``O(l)`` time, and only
-    the ``uint8`` bytes are saved.
+    The forward pass is a weighted histogram of the word values, whose
+    bitwise sums give ``S``; the backward pass gathers
+    ``sum_i grad_i bit_i(v)`` from a table with one entry per word value:
+    ``O(l + k 2**k)`` time, and only the words are saved.
     """
 
     @staticmethod
     def forward(ctx, weights: Tensor, words: Tensor,
                 num_bits: int) -> Tensor:
-        table = bit_table(num_bits, weights.dtype, weights.device)
         hist = torch.bincount(
             words.reshape(-1), weights=weights.reshape(-1),
             minlength=2**num_bits).to(weights.dtype)
         ctx.save_for_backward(words)
         ctx.num_bits = num_bits
-        return table.t() @ hist
+        return _bit_sums(hist, num_bits)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> Tuple[Optional[Tensor], None, None]:
         (words, ) = ctx.saved_tensors
-        table = bit_table(ctx.num_bits, grad.dtype, grad.device)
-        lut = table @ grad
-        grad_w = lut.index_select(0, words.reshape(-1).int())
+        lut = _bit_table_dot(grad, ctx.num_bits)
+        grad_w = lut.index_select(0, words.reshape(-1))
         return grad_w.view(words.shape), None, None
 
 
@@ -194,8 +214,9 @@ def packed_bit_dot(weights: Tensor, words: Tensor, num_bits: int) -> Tensor:
 
     Args:
         weights: Float tensor.
-        words: ``uint8`` tensor of the shape of ``weights``.
-        num_bits: Number of anchors packed in ``words`` (at most 8).
+        words: ``int32`` tensor of the shape of ``weights``, values below
+            ``2**num_bits``.
+        num_bits: Number of anchors packed in ``words`` (at most 16).
 
     Returns:
         Tensor of shape ``(num_bits,)``.
@@ -203,18 +224,87 @@ def packed_bit_dot(weights: Tensor, words: Tensor, num_bits: int) -> Tensor:
     return _PackedBitDot.apply(weights, words, num_bits)
 
 
+def _and_rows(words: Tensor) -> Tensor:
+    """Bitwise AND of each row of an integer matrix (by halving)."""
+    while words.shape[1] > 1:
+        half = words.shape[1] // 2
+        folded = words[:, :half] & words[:, half:2 * half]
+        words = torch.cat([folded, words[:, 2 * half:]], 1)
+    return words[:, 0]
+
+
+def packed_full_rows(words: Tensor, valid: Optional[Tensor],
+                     num_bits: int) -> Tensor:
+    """Which rows of each packed anchor are all ones on their valid entries.
+
+    Rows whose first :data:`PREFIX_COLUMNS` entries already have a zero bit
+    are ruled out from the prefix alone; the other rows (about
+    ``2**-64`` of them for uniform anchors) are AND-ed whole. Exact.
+
+    Args:
+        words: ``(rows, cols)`` int32 packed anchors.
+        valid: Optional ``(rows, cols)`` bool mask; invalid entries are
+            neutral.
+        num_bits: Anchors per word.
+
+    Returns:
+        Bool tensor ``(num_bits, rows)``.
+    """
+    ones = 2**num_bits - 1
+
+    def row_and(index) -> Tensor:
+        part = words[index]
+        if valid is not None:
+            part = part | ((~valid[index]).int() * ones)
+        return _and_rows(part)
+
+    acc = row_and((slice(None), slice(0, PREFIX_COLUMNS)))
+    if words.shape[1] > PREFIX_COLUMNS:
+        rows = acc.nonzero()[:, 0]
+        acc = torch.zeros_like(acc).index_put_((rows, ), row_and(rows))
+    shifts = torch.arange(num_bits, device=words.device)
+    return ((acc[None] >> shifts[:, None]) & 1).bool()
+
+
+@dataclass
+class Configuration:
+    """A binary configuration with its counts of ones.
+
+    Attributes:
+        bits: ``(rows, cols)`` bool, False on invalid entries.
+        row_counts: ``(rows,)`` ones per row.
+        col_counts: ``(cols,)`` ones per column.
+    """
+    bits: Tensor
+    row_counts: Tensor
+    col_counts: Tensor
+
+    @classmethod
+    def from_bits(cls, bits: Tensor) -> 'Configuration':
+        """Count the ones of ``bits``."""
+        return cls(bits, count_ones(bits, 1), count_ones(bits, 0))
+
+
+def count_ones(bits: Tensor, dim: int) -> Tensor:
+    """Ones of a bool matrix along ``dim`` (summed as bytes, int64 out)."""
+    return bits.view(torch.uint8).sum(dim, dtype=torch.int32).long()
+
+
 class ComparisonMetric(metaclass=ABCMeta):
     """A metric written as ``g(h(f(s)))`` on a ``rows x cols`` comparison set.
 
     A binary is 1 when its comparison is positive (the first score of the
-    comparison is strictly larger). Subclasses define the comparisons, the
-    metric value from per-row and per-column counts of ones, and how good and
-    nearby anchors flip bits.
+    comparison is strictly larger); comparisons are oriented so that the
+    best configuration (the ground truth) has every valid binary 1.
+    Subclasses define the comparisons, the metric value from per-row and
+    per-column counts of ones, and how good and nearby anchors flip bits.
 
     Args:
         comparisons: ``f(s)``, shape ``(rows, cols)``.
-        valid: Optional bool mask of the comparisons that exist; the others
-            are held at 0 in the relaxation and in every anchor.
+        valid: Optional bool mask of the comparisons that exist. The
+            comparisons must be ``-inf`` on the other entries (subclasses
+            build them so, without an extra pass over ``l``): their
+            relaxation and binary are then 0, as in every anchor.
     """
 
     def __init__(self, comparisons: Tensor,
@@ -224,29 +314,32 @@ class ComparisonMetric(metaclass=ABCMeta):
                              f'{tuple(comparisons.shape)}')
         self.comparisons = comparisons
         self.valid = valid
+        self.truth_bits = valid if valid is not None else torch.ones_like(
+            comparisons, dtype=torch.bool)
+        self.invalid = None if valid is None else ~valid
+        self._truth: Optional[Configuration] = None
 
     @property
     def num_cols(self) -> int:
         """Number of columns of the comparison matrix."""
         return self.comparisons.shape[1]
 
-    def mask(self, bits: Tensor) -> Tensor:
-        """Zero the invalid entries of a bool configuration."""
-        return bits if self.valid is None else bits & self.valid
-
-    def ground_truth(self) -> Tensor:
+    def ground_truth(self) -> Configuration:
         """Best configuration: every valid comparison won (all ones)."""
-        ones = torch.ones_like(self.comparisons, dtype=torch.bool)
-        return self.mask(ones)
+        if self._truth is None:
+            self._truth = Configuration.from_bits(self.truth_bits)
+        return self._truth
 
-    def binarise(self) -> Tensor:
+    def binarise(self) -> Configuration:
         """``h(f(s))``: the current binary configuration."""
-        return self.mask(self.comparisons.detach() > 0)
+        return Configuration.from_bits(self.comparisons.detach() > 0)
 
     def evaluate(self, bits: Tensor) -> Tensor:
         """``g`` of one configuration (bool ``(rows, cols)``)."""
-        bits = self.mask(bits)
-        return self.value(bits.sum(1)[None], bits.sum(0)[None])[0]
+        bits = bits & self.truth_bits
+        return self.value(
+            count_ones(bits, 1)[None],
+            count_ones(bits, 0)[None])[0]
 
     @abstractmethod
     def value(self, row_counts: Tensor, col_counts: Tensor) -> Tensor:
@@ -265,49 +358,57 @@ class ComparisonMetric(metaclass=ABCMeta):
         """Bits of the ground truth flipped by each good anchor."""
 
     @abstractmethod
-    def nearby_flips(self, current: Tensor, num: int) -> FlipAnchors:
-        """Bits of ``current`` flipped by each nearby anchor."""
+    def nearby_flips(self, current: Configuration, num: int) -> FlipAnchors:
+        """Bits of the current configuration flipped by each nearby
+        anchor."""
 
-    def flip_values(self, base: Tensor, flips: FlipAnchors) -> Tensor:
+    def flip_values(self, base: Configuration,
+                    flips: FlipAnchors) -> Tensor:
         """Metric values of anchors flipping bits of ``base``, in O(k).
 
         Args:
-            base: Base configuration (bool ``(rows, cols)``, masked).
+            base: Base configuration.
             flips: The flipped bits of each anchor.
 
         Returns:
             Tensor of shape ``(flips.num,)``.
         """
-        delta = 1 - 2 * base.reshape(-1)[flips.index].long()
+        delta = 1 - 2 * base.bits.reshape(-1)[flips.index].long()
         rows = flips.index // self.num_cols
         cols = flips.index % self.num_cols
-        row_counts = base.sum(1).expand(flips.num, -1).clone()
-        col_counts = base.sum(0).expand(flips.num, -1).clone()
+        row_counts = base.row_counts.expand(flips.num, -1).clone()
+        col_counts = base.col_counts.expand(flips.num, -1).clone()
         row_counts.index_put_((flips.anchor, rows), delta, accumulate=True)
         col_counts.index_put_((flips.anchor, cols), delta, accumulate=True)
         return self.value(row_counts, col_counts)
 
     def random_words(self, num_bits: int) -> Tensor:
-        """Draw ``num_bits`` (<= 8) random anchors packed in one byte each."""
+        """Draw ``num_bits`` (<= 16) uniformly random anchors packed in one
+        int32 word per comparison (zero on invalid entries)."""
         words = torch.randint(
             0,
             2**num_bits,
             self.comparisons.shape,
-            dtype=torch.uint8,
+            dtype=torch.int32,
             device=self.comparisons.device)
-        return words if self.valid is None else words * self.valid
+        return words if self.invalid is None else words.masked_fill_(
+            self.invalid, 0)
 
     def random_values(self, words: Tensor, num_bits: int) -> Tensor:
         """Metric values of the random anchors packed in ``words``.
 
-        The ones per row (column) of each anchor come from a per-row
-        (per-column) histogram of the byte values times the bit table:
-        ``O(l + (rows + cols) * 2**num_bits)``, bits never unpacked.
+        Counts are accumulated over chunks of rows, so at most about
+        ``2**20`` unpacked bits exist at a time.
         """
-        table = bit_table(num_bits, torch.float64, words.device)
-        return self.value(
-            _packed_counts(words, num_bits, table, 1),
-            _packed_counts(words, num_bits, table, 0))
+        num_rows, num_cols = words.shape
+        shifts = torch.arange(num_bits, device=words.device)
+        step = max(1, 2**20 // max(1, num_cols * num_bits))
+        row_counts, col_counts = [], 0
+        for start in range(0, num_rows, step):
+            bits = (words[start:start + step, :, None] >> shifts) & 1
+            row_counts.append(bits.sum(1).t())
+            col_counts = col_counts + bits.sum(0).t()
+        return self.value(torch.cat(row_counts, 1), col_counts)
 
     def random_bit_flips(self, num: int) -> FlipAnchors:
         """One uniformly chosen bit per anchor (for unmasked metrics)."""
@@ -318,34 +419,32 @@ class ComparisonMetric(metaclass=ABCMeta):
                            num)
 
 
-def _packed_counts(words: Tensor, num_bits: int, table: Tensor,
-                   dim: int) -> Tensor:
-    """Ones of each packed anchor summed over ``dim``: ``(num_bits, n)``.
+class RowAllMetric(ComparisonMetric):
+    """A metric that only depends on which rows are all ones."""
 
-    Args:
-        words: ``(rows, cols)`` ``uint8`` packed anchors.
-        num_bits: Anchors per byte.
-        table: ``bit_table(num_bits)`` in float64 (exact counts).
-        dim: 1 for per-row counts, 0 for per-column counts.
-    """
-    num = words.shape[1 - dim]
-    groups = torch.arange(num, device=words.device) * 2**num_bits
-    keys = words.long() + (groups[:, None] if dim == 1 else groups[None])
-    hist = torch.bincount(keys.reshape(-1), minlength=num * 2**num_bits)
-    counts = hist.view(num, 2**num_bits).double() @ table
-    return counts.round().long().t()
+    @abstractmethod
+    def value_from_full_rows(self, full: Tensor) -> Tensor:
+        """``g`` of ``t`` configurations from ``(t, rows)`` all-ones flags."""
+
+    def value(self, row_counts: Tensor, col_counts: Tensor) -> Tensor:
+        return self.value_from_full_rows(
+            row_counts == self.ground_truth().row_counts)
+
+    def random_values(self, words: Tensor, num_bits: int) -> Tensor:
+        return self.value_from_full_rows(
+            packed_full_rows(words, self.valid, num_bits))
 
 
-def _random_anchors(metric: ComparisonMetric, u: Tensor, sq_norm: Tensor,
+def _random_anchors(metric: ComparisonMetric, u: Tensor, sum_sq: Tensor,
                     num: int) -> Tuple[List[Tensor], List[Tensor]]:
     """Values and squared distances of ``num`` uniformly random anchors."""
     values, sq_dists = [], []
     weights = 1 - 2 * u
-    for start in range(0, num, BITS_PER_PLANE):
-        num_bits = min(BITS_PER_PLANE, num - start)
+    for start in range(0, num, BITS_PER_WORD):
+        num_bits = min(BITS_PER_WORD, num - start)
         words = metric.random_words(num_bits)
-        values.append(metric.random_values(words, num_bits).to(u.dtype))
-        sq_dists.append(sq_norm + packed_bit_dot(weights, words, num_bits))
+        values.append(metric.random_values(words, num_bits))
+        sq_dists.append(sum_sq + packed_bit_dot(weights, words, num_bits))
     return values, sq_dists
 
 
@@ -359,24 +458,30 @@ def uniloss(metric: ComparisonMetric, cfg: AnchorConfig) -> Tensor:
     Returns:
         Scalar loss; its gradient flows through the relaxed binaries only.
     """
-    u = torch.sigmoid(cfg.scale * metric.comparisons)
-    u = u if metric.valid is None else u * metric.valid
+    comparisons = metric.comparisons
+    u = torch.sigmoid(comparisons if cfg.scale == 1 else cfg.scale *
+                      comparisons)
+    flat = u.reshape(-1)
+    sum_u, sum_sq = flat.sum(), flat.dot(flat)
     truth, current = metric.ground_truth(), metric.binarise()
-    sq_truth = (u - truth.to(u.dtype)).square().sum()
-    sq_current = (u - current.to(u.dtype)).square().sum()
+    sum_current = flat.dot(current.bits.reshape(-1).to(u.dtype))
+    sq_truth = truth.row_counts.sum() - 2 * sum_u + sum_sq
+    sq_current = current.row_counts.sum() - 2 * sum_current + sum_sq
     values, sq_dists = [], []
     if cfg.include_bases:
-        values += [metric.evaluate(truth)[None], metric.evaluate(current)[None]]
-        sq_dists += [sq_truth[None], sq_current[None]]
+        for base, sq_base in ((truth, sq_truth), (current, sq_current)):
+            values.append(metric.value(base.row_counts[None],
+                                       base.col_counts[None]))
+            sq_dists.append(sq_base[None])
     for base, sq_base, flips in (
         (truth, sq_truth, metric.good_flips(cfg.num_good)),
         (current, sq_current, metric.nearby_flips(current, cfg.num_nearby)),
     ):
         if flips.num:
             values.append(metric.flip_values(base, flips))
-            sq_dists.append(flip_sq_dists(u, base, sq_base, flips))
-    rand_values, rand_dists = _random_anchors(metric, u, u.square().sum(),
+            sq_dists.append(flip_sq_dists(u, base.bits, sq_base, flips))
+    rand_values, rand_dists = _random_anchors(metric, u, sum_sq,
                                               cfg.num_random)
-    values = torch.cat([v.to(u.dtype) for v in values] + rand_values)
-    sq_dists = torch.cat(sq_dists + rand_dists)
-    return 1 - idw_interpolate(values, sq_dists, cfg.eps)
+    values = torch.cat([v.to(u.dtype) for v in values + rand_values])
+    return 1 - idw_interpolate(values, torch.cat(sq_dists + rand_dists),
+                               cfg.eps)

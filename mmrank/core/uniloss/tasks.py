@@ -6,39 +6,13 @@
 * PCKh on heatmaps: comparisons of every positive pixel (within the radius
   of the joint) against every pixel of its heatmap that is not positive.
 """
-from abc import abstractmethod
 from typing import Optional
 
 import torch
 from torch import Tensor
 
-from .framework import ComparisonMetric, FlipAnchors
-
-
-class RowAllMetric(ComparisonMetric):
-    """A metric that only depends on which rows are all ones.
-
-    Args:
-        comparisons: ``(rows, cols)`` comparisons.
-        valid: Optional mask of existing comparisons.
-    """
-
-    def __init__(self, comparisons: Tensor,
-                 valid: Optional[Tensor] = None) -> None:
-        super().__init__(comparisons, valid)
-        if valid is None:
-            self.row_sizes = torch.full((comparisons.shape[0], ),
-                                        comparisons.shape[1],
-                                        device=comparisons.device)
-        else:
-            self.row_sizes = valid.sum(1)
-
-    @abstractmethod
-    def value_from_full_rows(self, full: Tensor) -> Tensor:
-        """``g`` of ``t`` configurations from ``(t, rows)`` all-ones flags."""
-
-    def value(self, row_counts: Tensor, col_counts: Tensor) -> Tensor:
-        return self.value_from_full_rows(row_counts == self.row_sizes)
+from .framework import (ComparisonMetric, Configuration, FlipAnchors,
+                        RowAllMetric)
 
 
 class AccuracyMetric(RowAllMetric):
@@ -72,7 +46,8 @@ class AccuracyMetric(RowAllMetric):
     def good_flips(self, num: int) -> FlipAnchors:
         return self.random_bit_flips(num)
 
-    def nearby_flips(self, current: Tensor, num: int) -> FlipAnchors:
+    def nearby_flips(self, current: Configuration,
+                     num: int) -> FlipAnchors:
         return self.random_bit_flips(num)
 
 
@@ -130,7 +105,8 @@ class AveragePrecisionMetric(ComparisonMetric):
     def good_flips(self, num: int) -> FlipAnchors:
         return self.random_bit_flips(num)
 
-    def nearby_flips(self, current: Tensor, num: int) -> FlipAnchors:
+    def nearby_flips(self, current: Configuration,
+                     num: int) -> FlipAnchors:
         return self.random_bit_flips(num)
 
 
@@ -172,9 +148,11 @@ class PCKhMetric(RowAllMetric):
         self.row_start = torch.searchsorted(
             self.heat_of_row,
             torch.arange(self.num_heatmaps + 1, device=heat.device))
-        rows = heatmaps[heat]
-        super().__init__(heatmaps[heat, pixel][:, None] - rows,
-                         negative[heat])
+        # non-negative pixels at +inf give -inf comparisons (invalid)
+        opponents = heatmaps.masked_fill(~negative, float('inf'))
+        super().__init__(
+            heatmaps[heat, pixel][:, None] -
+            opponents.index_select(0, heat), negative.index_select(0, heat))
 
     def correct_heatmaps(self, full: Tensor) -> Tensor:
         """``(t, heatmaps)`` bool: the heatmap has an all-ones row."""
@@ -215,16 +193,17 @@ class PCKhMetric(RowAllMetric):
         return int(pool[torch.randint(len(pool), ())])
 
     def good_flips(self, num: int) -> FlipAnchors:
-        truth = self.ground_truth()
+        truth = self.ground_truth().bits
         return FlipAnchors.from_lists(
             [self._column(self._pick(), truth) for _ in range(num)],
             self.comparisons.device)
 
-    def nearby_flips(self, current: Tensor, num: int) -> FlipAnchors:
-        full = (current.sum(1) == self.row_sizes)[None]
-        right = self.correct_heatmaps(full)[0]
-        rows = [self._row(self._pick(~right), current)
+    def nearby_flips(self, current: Configuration,
+                     num: int) -> FlipAnchors:
+        full = current.row_counts == self.ground_truth().row_counts
+        right = self.correct_heatmaps(full[None])[0]
+        rows = [self._row(self._pick(~right), current.bits)
                 for _ in range(num - num // 2)]
-        cols = [self._column(self._pick(right), current)
+        cols = [self._column(self._pick(right), current.bits)
                 for _ in range(num // 2)]
         return FlipAnchors.from_lists(rows + cols, self.comparisons.device)
