@@ -11,11 +11,11 @@ References:
 Notation: ``s`` are the logits of one training step flattened over images,
 anchors and classes; ``P`` the positives, ``N`` the negatives (entries with
 target ``-1`` take no part); ``x_ij = s_j - s_i`` and the smoothed step
-``H(x) = clamp(x / (2 delta) + 1/2, 0, 1)`` (eq. 2 with the linear smoothing
-of Sec. 3.2). For a positive ``i``::
+``H(x) = clamp(x / (2 delta) + 1/2, 0, 1)`` (the linearly smoothed step
+function). For a positive ``i``::
 
     rank+(i) = 1 + sum_{k in P, k != i} H(x_ik)
-    N_FP(i)  = sum_{j in N} H(x_ij)                         (eq. 3)
+    N_FP(i)  = sum_{j in N} H(x_ij)
     rank(i)  = rank+(i) + N_FP(i)
 
 Algorithm: no ``P x N`` matrix is formed. The positives are sorted once.
@@ -235,7 +235,7 @@ def _step_sums(points: Tensor, weights: Tensor, queries: Tensor, lo: Tensor,
 
 def _false_positive_counts(scores: Tensor, neg_scores: Tensor, lo: Tensor,
                            hi: Tensor, delta: float) -> Tensor:
-    """``N_FP(i) = sum_j H(s_j - s_i)`` for every sorted positive (eq. 3).
+    """``N_FP(i) = sum_j H(s_j - s_i)`` for every sorted positive.
 
     Negative ``j`` adds 1 to the positives below its window ``[lo_j, hi_j)``
     and ``(s_j - s_i) / (2 delta) + 1/2`` to those inside it; difference
@@ -416,7 +416,8 @@ class _ALRPLossFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits: Tensor, targets: Tensor, pos_index: Tensor,
-                loc_errors: Tensor, delta: float, with_grad: bool) -> Tuple[Tensor, Tensor]:
+                loc_errors: Tensor, delta: float,
+                with_grad: bool) -> Tuple[Tensor, Tensor]:
         ranking = _rank(logits, targets, pos_index, delta)
         loss_cls, loss_loc, grads = _alrp(ranking, loc_errors, delta,
                                           with_grad)
@@ -464,9 +465,9 @@ def alrp_loss(logits: Tensor,
     """aLRP Loss (Oksuz et al. 2020) of one batch, classification and
     localisation components.
 
-    ``L_cls = 1 - mean_i rank+(i) / rank(i)`` (the classification part of
-    eq. 8). Its gradient w.r.t. ``logits`` is the error-driven one of
-    eqs. 12-14 with eq. 5, normalised by ``|P|``: for a positive with
+    ``L_cls = 1 - mean_i rank+(i) / rank(i)``. Its gradient w.r.t.
+    ``logits`` is the error-driven one of eqs. 12-14 with eq. 5, normalised
+    by ``|P|``: for a positive with
     ``N_FP(i) > 1e-5``::
 
         dL/ds_i = -(N_FP(i) + sum_{k in P, k != i} E_loc(k) H(x_ik))

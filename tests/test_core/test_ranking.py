@@ -93,7 +93,7 @@ def make_case(seed: int, dtype=torch.float64, device='cpu'):
     elif kind == 1:  # coarse grid: many ties and exact window boundaries
         logits = torch.randint(-6, 7, (num, ), generator=gen) * 0.5
     elif kind == 2:  # wide range: most pairs saturate H
-        logits = (torch.rand(num, generator=gen, dtype=torch.float64) - .5) * 40
+        logits = torch.rand(num, generator=gen, dtype=torch.float64) * 40 - 20
     elif kind == 3:  # extreme logits
         logits = torch.randint(-1, 2, (num, ), generator=gen) * 1e4 + \
             torch.randn(num, generator=gen, dtype=torch.float64)
@@ -187,7 +187,7 @@ def test_float32_and_gradient_dtype(seed):
 
 @pytest.mark.parametrize('dtype, rtol, atol', [(torch.float16, 2e-3, 1e-7),
                                                (torch.bfloat16, 1e-2, 1e-9)])
-@pytest.mark.parametrize('seed', [0, 1, 2, 4])
+@pytest.mark.parametrize('seed', [0, 1, 2, 3, 4])
 def test_half_precision(dtype, rtol, atol, seed):
     # The reference sees the same (rounded) half-precision values; only the
     # rounding of the outputs to ``dtype`` differs.
