@@ -42,6 +42,8 @@ ALRP_EPS = 1e-5
 #: Cells of the lookup grid of :func:`_windows` per positive, and at most.
 _CELLS_PER_POSITIVE = 64
 _MAX_CELLS = 1 << 22
+#: Fewest queries for which :func:`_windows` uses the grid (CPU only).
+_GRID_MIN_QUERIES = 1 << 16
 
 
 class _Ranking(NamedTuple):
@@ -176,8 +178,11 @@ def _windows(points: Tensor, queries: Tensor,
     delta]``. The cell index is a monotone function of the value, so a
     bound in a lower (higher) cell than ``q`` is below (above) ``q``; the
     counts are exact per-cell tables unless ``q``'s cell holds a bound, and
-    only those queries are searched.
+    only those queries are searched. On other devices (parallel binary
+    search) and for few queries the search is used directly.
     """
+    if queries.device.type != 'cpu' or queries.numel() < _GRID_MIN_QUERIES:
+        return _search_windows(points, queries, delta)
     lower, upper = points + delta, points - delta
     num_cells = min(_CELLS_PER_POSITIVE * points.numel(), _MAX_CELLS)
     start = upper[0]

@@ -10,11 +10,19 @@ from typing import Dict, Optional
 import pytest
 import torch
 
-from mmrank.core import alrp_loss, ap_loss
+from mmrank.core import alrp_loss, ap_loss, ranking
 from mmrank.core.ranking import gradient_balance, ranking_statistics
 
 EPS = 1e-5  # N_FP threshold of the aLRP gradient (issue 3)
 DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture(params=['grid', 'search'])
+def window_lookup(request, monkeypatch):
+    """Run a test with the CPU lookup grid forced on, and without it."""
+    if request.param == 'grid':
+        monkeypatch.setattr(ranking, '_GRID_MIN_QUERIES', 0)
+    return request.param
 
 
 def smoothed_step(x: torch.Tensor, delta: float) -> torch.Tensor:
@@ -134,7 +142,7 @@ def assert_close(actual, expected, rtol=1e-5, atol=1e-10):
 
 
 @pytest.mark.parametrize('seed', range(60))
-def test_alrp_matches_reference(seed):
+def test_alrp_matches_reference(seed, window_lookup):
     delta = (1.0, 0.5, 2.0)[seed % 3]
     logits, targets, loc_errors = make_case(seed)
     ref = reference(logits, targets, loc_errors, delta)
@@ -147,7 +155,7 @@ def test_alrp_matches_reference(seed):
 
 
 @pytest.mark.parametrize('seed', range(60))
-def test_ap_matches_reference(seed):
+def test_ap_matches_reference(seed, window_lookup):
     delta = (1.0, 0.5, 2.0)[seed % 3]
     logits, targets, _ = make_case(seed)
     ref = reference(logits, targets, None, delta)
@@ -157,7 +165,7 @@ def test_ap_matches_reference(seed):
 
 
 @pytest.mark.parametrize('seed', range(20))
-def test_ranks_match_reference(seed):
+def test_ranks_match_reference(seed, window_lookup):
     logits, targets, _ = make_case(seed)
     rank_pos, num_fp = ranking_statistics(logits, targets)
     ref = reference(logits, targets, None)
@@ -340,7 +348,7 @@ def test_no_grad_values():
 
 
 @pytest.mark.parametrize('device', DEVICES)
-def test_large_batch_linear_algorithm(device):
+def test_large_batch_linear_algorithm(device, window_lookup):
     # Larger than the other cases, on every available device; the
     # reference is still dense, so keep it moderate.
     gen = torch.Generator().manual_seed(11)

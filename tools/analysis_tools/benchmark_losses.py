@@ -7,7 +7,8 @@ positive, ``H`` against all positives and relevant negatives: O(P N)),
 an eager-PyTorch sigmoid focal loss and BCE::
 
     python tools/analysis_tools/benchmark_losses.py \
-        [--device cpu|cuda] [--repeats 5] [--cases cpu_2m_p500 ...]
+        [--device cpu|cuda] [--repeats 5] [--cases cpu_2m_p500 ...] \
+        [--threads N] [--loop-budget SECONDS]
 
 Cases: ``retina512_p1000`` / ``retina512_p4000`` are RetinaNet at 512 x 512
 with batch 8 (8 x 49,104 anchors x 80 classes = 31.4 M logits) with 1,000
@@ -304,11 +305,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=60.0,
         help='extrapolate the per-positive loop beyond this many seconds')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='CPU threads for torch (a busy machine times more steadily '
+        'with 1)')
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     force_mmap_for_large_allocations()
     device_name = (
         torch.cuda.get_device_name() if args.device == 'cuda' else
