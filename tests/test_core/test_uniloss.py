@@ -8,9 +8,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from mmrank.core.uniloss import (AccuracyMetric, AnchorConfig,
                                  AveragePrecisionMetric, FlipAnchors,
                                  PCKhMetric, flip_sq_dists, idw_interpolate,
-                                 packed_bit_dot, packed_full_rows,
+                                 packed_full_rows, random_anchor_dots,
                                  uniloss, uniloss_accuracy,
                                  uniloss_average_precision, uniloss_pckh)
+from mmrank.core.uniloss.framework import draw_words
 
 # --------------------------------------------------------------------------
 # Ordinary metrics, computed without comparisons.
@@ -89,20 +90,24 @@ class Recorder:
 
     def __init__(self, metric):
         self.flips, self.words = [], []
-        for name in ('good_flips', 'nearby_flips'):
-            method = getattr(metric, name)
-            setattr(metric, name, self._wrap(method, self.flips))
-        metric.random_words = self._wrap(metric.random_words, self.words)
+        good, nearby, draw = (metric.good_flips, metric.nearby_flips,
+                              metric.random_words)
 
-    @staticmethod
-    def _wrap(method, store):
+        def good_flips(num):
+            self.flips.append(good(num))
+            return self.flips[-1]
 
-        def wrapped(*args):
-            out = method(*args)
-            store.append((out, args[-1]))
-            return out
+        def nearby_flips(current, num):
+            self.flips.append(nearby(current, num))
+            return self.flips[-1]
 
-        return wrapped
+        def random_words(num_bits, generator):
+            self.words.append((draw(num_bits, generator), num_bits))
+            return self.words[-1][0]
+
+        metric.good_flips = good_flips
+        metric.nearby_flips = nearby_flips
+        metric.random_words = random_words
 
 
 def dense_anchors(metric, recorder):
@@ -110,7 +115,7 @@ def dense_anchors(metric, recorder):
     truth = metric.ground_truth().bits.reshape(-1)
     current = metric.binarise().bits.reshape(-1)
     anchors = [truth, current]
-    for (flips, _), base in zip(recorder.flips, (truth, current)):
+    for flips, base in zip(recorder.flips, (truth, current)):
         for i in range(flips.num):
             anchor = base.clone()
             idx = flips.index[flips.anchor == i]
@@ -295,16 +300,49 @@ def test_flip_sq_dists_equal_dense_distances():
         assert got[i].item() == pytest.approx(expected.item())
 
 
-def test_packed_bit_dot_value_and_gradient():
-    gen = torch.Generator().manual_seed(0)
-    weights = torch.randn(6, 9, generator=gen, dtype=torch.float64)
-    words = torch.randint(0, 32, (6, 9), generator=gen, dtype=torch.int32)
-    got = packed_bit_dot(weights, words, 5)
-    expected = [(weights * ((words >> i) & 1)).sum() for i in range(5)]
-    torch.testing.assert_close(got, torch.stack(expected))
-    assert torch.autograd.gradcheck(
-        lambda w: packed_bit_dot(w, words, 5),
-        (weights.requires_grad_(), ))
+class OnesMetric:
+    """Stands in for a metric: unmasked anchors, values = their ones."""
+    invalid = None
+
+    def __init__(self, shape):
+        self.shape, self.calls = shape, 0
+
+    def random_words(self, num_bits, generator):
+        self.calls += 1
+        return draw_words(self.shape, None, num_bits, generator)
+
+    def random_values(self, words, num_bits):
+        return torch.stack([((words >> i) & 1).sum() for i in range(num_bits)])
+
+
+@pytest.mark.parametrize('num', [5, 16, 37])
+def test_random_anchor_dots_value_and_gradient(num):
+    weights = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
+    metric = OnesMetric(weights.shape)
+    torch.manual_seed(3)
+    dots, values = random_anchor_dots(weights, metric, num)
+    # the same planes, drawn again from the seed the function used
+    torch.manual_seed(3)
+    generator = torch.Generator().manual_seed(int(torch.randint(0, 2**62,
+                                                                ())))
+    anchors = []
+    for start in range(0, num, 16):
+        bits = min(16, num - start)
+        words = draw_words(weights.shape, None, bits, generator)
+        anchors += [((words >> i) & 1).double() for i in range(bits)]
+    anchors = torch.stack(anchors)
+    assert metric.calls == (num + 15) // 16
+    torch.testing.assert_close(dots, (anchors * weights).sum((1, 2)))
+    torch.testing.assert_close(values, anchors.sum((1, 2)))
+    coef = torch.randn(num, dtype=torch.float64)
+    grad, = torch.autograd.grad((dots * coef).sum(), weights)
+    torch.testing.assert_close(grad, (coef[:, None, None] * anchors).sum(0))
+
+    def fn(w):
+        torch.manual_seed(3)
+        return random_anchor_dots(w, metric, num)[0]
+
+    assert torch.autograd.gradcheck(fn, (weights, ), fast_mode=True)
 
 
 def test_packed_full_rows_equal_loops():

@@ -25,7 +25,8 @@ materialised as a ``t x l`` matrix:
   which is ``((u_b - (1 - base_b))^2 - (u_b - base_b)^2)`` summed over ``F``,
   so it costs ``O(|F|)``;
 * uniformly random anchors are drawn as packed words, one word holding the
-  bits of up to 16 anchors for a comparison, and
+  bits of up to 16 anchors for a comparison, one plane of words at a time
+  (drawn again from the same seed in the backward pass), and
   ``||u - a_i||^2 = sum u^2 + sum_b a_ib (1 - 2 u_b)`` is reduced through a
   histogram of the words weighted by ``1 - 2 u`` (the gradient is gathered
   back from a table with one entry per word value), so the cost is ``O(l)``
@@ -42,7 +43,8 @@ histograms.
 
 The gradient flows through the relaxed binaries only (anchors and their
 values are constants) and is the exact gradient of ``-g~`` (autograd, with
-one hand-written backward checked against finite differences in the tests).
+the random anchors' hand-written backward checked against finite
+differences in the tests).
 """
 from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
@@ -182,46 +184,91 @@ def _bit_table_dot(coef: Tensor, num_bits: int) -> Tensor:
     return lut
 
 
-class _PackedBitDot(torch.autograd.Function):
-    """``S_i = sum_b bit_i(words_b) * w_b`` for the anchors packed in words.
+def draw_words(shape: torch.Size, invalid: Optional[Tensor], num_bits: int,
+               generator: torch.Generator) -> Tensor:
+    """``num_bits`` (<= 16) uniformly random anchors packed in one int32
+    word per comparison, zero on invalid entries."""
+    words = torch.randint(
+        0,
+        2**num_bits,
+        shape,
+        dtype=torch.int32,
+        device=generator.device,
+        generator=generator)
+    return words if invalid is None else words.masked_fill_(invalid, 0)
 
-    The forward pass is a weighted histogram of the word values, whose
-    bitwise sums give ``S``; the backward pass gathers
-    ``sum_i grad_i bit_i(v)`` from a table with one entry per word value:
-    ``O(l + k 2**k)`` time, and only the words are saved.
+
+def _planes(num: int):
+    """``(first anchor, anchors in the plane)`` of each word plane."""
+    for start in range(0, num, BITS_PER_WORD):
+        yield start, min(BITS_PER_WORD, num - start)
+
+
+def _generator(device: torch.device, seed: int) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+class _RandomAnchorDots(torch.autograd.Function):
+    """``S_i = sum_b a_ib w_b`` and ``g(a_i)`` for ``num`` random anchors.
+
+    Each plane of up to 16 anchors is drawn from a generator seeded with
+    ``seed``, reduced (a weighted histogram of the word values, whose bitwise
+    sums give ``S``) and freed; the backward pass draws the planes again
+    from the same seed and gathers ``sum_i grad_i a_ib`` from a table with
+    one entry per word value. Time ``O(l)`` per plane, memory ``O(l)``
+    whatever ``num``.
     """
 
     @staticmethod
-    def forward(ctx, weights: Tensor, words: Tensor,
-                num_bits: int) -> Tensor:
-        hist = torch.bincount(
-            words.reshape(-1), weights=weights.reshape(-1),
-            minlength=2**num_bits).to(weights.dtype)
-        ctx.save_for_backward(words)
-        ctx.num_bits = num_bits
-        return _bit_sums(hist, num_bits)
+    def forward(ctx, weights: Tensor, metric: 'ComparisonMetric', num: int,
+                seed: int) -> Tuple[Tensor, Tensor]:
+        generator = _generator(weights.device, seed)
+        dots, values = [], []
+        for _, num_bits in _planes(num):
+            words = metric.random_words(num_bits, generator)
+            values.append(metric.random_values(words, num_bits))
+            hist = torch.bincount(
+                words.reshape(-1), weights=weights.reshape(-1),
+                minlength=2**num_bits).to(weights.dtype)
+            dots.append(_bit_sums(hist, num_bits))
+            del words  # one plane at a time
+        ctx.save_for_backward(metric.invalid)
+        ctx.shape, ctx.num, ctx.seed = weights.shape, num, seed
+        values = torch.cat(values).to(weights.dtype)
+        ctx.mark_non_differentiable(values)
+        return torch.cat(dots), values
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> Tuple[Optional[Tensor], None, None]:
-        (words, ) = ctx.saved_tensors
-        lut = _bit_table_dot(grad, ctx.num_bits)
-        grad_w = lut.index_select(0, words.reshape(-1))
-        return grad_w.view(words.shape), None, None
+    def backward(ctx, grad: Tensor, _) -> Tuple[Optional[Tensor], None,
+                                                None, None]:
+        (invalid, ) = ctx.saved_tensors
+        generator = _generator(grad.device, ctx.seed)
+        grad_w = None
+        for start, num_bits in _planes(ctx.num):
+            words = draw_words(ctx.shape, invalid, num_bits, generator)
+            lut = _bit_table_dot(grad[start:start + num_bits], num_bits)
+            part = lut.index_select(0, words.reshape(-1))
+            del words
+            grad_w = part if grad_w is None else grad_w.add_(part)
+        return grad_w.view(ctx.shape), None, None, None
 
 
-def packed_bit_dot(weights: Tensor, words: Tensor, num_bits: int) -> Tensor:
-    """Differentiable ``sum_b bit_i(words_b) weights_b`` for ``i < num_bits``.
+def random_anchor_dots(weights: Tensor, metric: 'ComparisonMetric',
+                       num: int) -> Tuple[Tensor, Tensor]:
+    """``(S, values)`` of ``num >= 1`` uniformly random anchors ``a_i``.
 
     Args:
-        weights: Float tensor.
-        words: ``int32`` tensor of the shape of ``weights``, values below
-            ``2**num_bits``.
-        num_bits: Number of anchors packed in ``words`` (at most 16).
+        weights: ``(rows, cols)`` float tensor ``w``.
+        metric: Draws the anchors (``random_words``) and gives their values.
+        num: Number of random anchors.
 
     Returns:
-        Tensor of shape ``(num_bits,)``.
+        ``S_i = sum_b a_ib w_b`` (differentiable in ``w``) and ``g(a_i)``,
+        both of shape ``(num,)``. The anchors come from a seed drawn from
+        torch's global generator.
     """
-    return _PackedBitDot.apply(weights, words, num_bits)
+    seed = int(torch.randint(0, 2**62, ()))
+    return _RandomAnchorDots.apply(weights, metric, num, seed)
 
 
 def _and_rows(words: Tensor) -> Tensor:
@@ -382,17 +429,12 @@ class ComparisonMetric(metaclass=ABCMeta):
         col_counts.index_put_((flips.anchor, cols), delta, accumulate=True)
         return self.value(row_counts, col_counts)
 
-    def random_words(self, num_bits: int) -> Tensor:
+    def random_words(self, num_bits: int,
+                     generator: torch.Generator) -> Tensor:
         """Draw ``num_bits`` (<= 16) uniformly random anchors packed in one
         int32 word per comparison (zero on invalid entries)."""
-        words = torch.randint(
-            0,
-            2**num_bits,
-            self.comparisons.shape,
-            dtype=torch.int32,
-            device=self.comparisons.device)
-        return words if self.invalid is None else words.masked_fill_(
-            self.invalid, 0)
+        return draw_words(self.comparisons.shape, self.invalid, num_bits,
+                          generator)
 
     def random_values(self, words: Tensor, num_bits: int) -> Tensor:
         """Metric values of the random anchors packed in ``words``.
@@ -435,19 +477,6 @@ class RowAllMetric(ComparisonMetric):
             packed_full_rows(words, self.valid, num_bits))
 
 
-def _random_anchors(metric: ComparisonMetric, u: Tensor, sum_sq: Tensor,
-                    num: int) -> Tuple[List[Tensor], List[Tensor]]:
-    """Values and squared distances of ``num`` uniformly random anchors."""
-    values, sq_dists = [], []
-    weights = 1 - 2 * u
-    for start in range(0, num, BITS_PER_WORD):
-        num_bits = min(BITS_PER_WORD, num - start)
-        words = metric.random_words(num_bits)
-        values.append(metric.random_values(words, num_bits))
-        sq_dists.append(sum_sq + packed_bit_dot(weights, words, num_bits))
-    return values, sq_dists
-
-
 def uniloss(metric: ComparisonMetric, cfg: AnchorConfig) -> Tensor:
     """UniLoss ``1 - g~(sigmoid(scale * f(s)))`` (Eqs. 3-4).
 
@@ -480,8 +509,10 @@ def uniloss(metric: ComparisonMetric, cfg: AnchorConfig) -> Tensor:
         if flips.num:
             values.append(metric.flip_values(base, flips))
             sq_dists.append(flip_sq_dists(u, base.bits, sq_base, flips))
-    rand_values, rand_dists = _random_anchors(metric, u, sum_sq,
-                                              cfg.num_random)
-    values = torch.cat([v.to(u.dtype) for v in values + rand_values])
-    return 1 - idw_interpolate(values, torch.cat(sq_dists + rand_dists),
-                               cfg.eps)
+    if cfg.num_random:
+        dots, rand_values = random_anchor_dots(1 - 2 * u, metric,
+                                               cfg.num_random)
+        values.append(rand_values)
+        sq_dists.append(sum_sq + dots)
+    values = torch.cat([v.to(u.dtype) for v in values])
+    return 1 - idw_interpolate(values, torch.cat(sq_dists), cfg.eps)
