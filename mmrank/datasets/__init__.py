@@ -1,3 +1,4 @@
 """Datasets and dataset generators."""
 from .digits_detection import CLASSES as DIGIT_CLASSES
 from .digits_detection import generate_digits_detection
+from .mnist_5k import MNIST5k, BinarizeLabel  # noqa: F401

@@ -1,1 +1,2 @@
 """Backbones used by the papers' experiments."""
+from .mlp import MLPNet  # noqa: F401

@@ -1,1 +1,3 @@
 """Registered loss modules (thin wrappers around mmrank.core)."""
+from .uniloss import UniLossAccuracy, UniLossBinaryAP  # noqa: F401
+from .uniloss import UniLossPCKh  # noqa: F401
