@@ -459,6 +459,15 @@ class _APLossFunction(torch.autograd.Function):
         return ctx.logit_grad.dense(grad_loss), None, None, None, None
 
 
+def _zero_loss(tensor: Tensor) -> Tensor:
+    """A zero scalar in ``tensor``'s graph, so its gradient is zero.
+
+    Summing one element only: a half-precision sum of all could overflow
+    to inf, and ``inf * 0`` is NaN.
+    """
+    return tensor[:1].sum() * 0
+
+
 def _needs_grad(*tensors: Tensor) -> bool:
     return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
@@ -472,8 +481,7 @@ def alrp_loss(logits: Tensor,
 
     ``L_cls = 1 - mean_i rank+(i) / rank(i)``. Its gradient w.r.t.
     ``logits`` is the error-driven one of eqs. 12-14 with eq. 5, normalised
-    by ``|P|``: for a positive with
-    ``N_FP(i) > 1e-5``::
+    by ``|P|``: for a positive with ``N_FP(i) > 1e-5``::
 
         dL/ds_i = -(N_FP(i) + sum_{k in P, k != i} E_loc(k) H(x_ik))
                   / rank(i) / |P|
@@ -514,7 +522,7 @@ def alrp_loss(logits: Tensor,
     """
     pos_index = _check_inputs(logits, targets, loc_errors, delta)
     if pos_index.numel() == 0:
-        return logits.sum() * 0, loc_errors.sum() * 0
+        return _zero_loss(logits), _zero_loss(loc_errors)
     return _ALRPLossFunction.apply(logits, targets, pos_index, loc_errors,
                                    float(delta),
                                    _needs_grad(logits, loc_errors))
@@ -546,7 +554,7 @@ def ap_loss(logits: Tensor, targets: Tensor, delta: float = 1.0) -> Tensor:
     """
     pos_index = _check_inputs(logits, targets, None, delta)
     if pos_index.numel() == 0:
-        return logits.sum() * 0
+        return _zero_loss(logits)
     return _APLossFunction.apply(logits, targets, pos_index, float(delta),
                                  _needs_grad(logits))
 

@@ -298,6 +298,19 @@ def test_no_positive_gives_zero_losses_and_gradients(targets):
     assert torch.equal(loc_errors.grad, torch.zeros(0))
 
 
+def test_no_positive_half_precision_no_overflow():
+    # A float16 sum of these logits is -inf; the zero loss must not be NaN.
+    logits = torch.full((100000, ), -60000.0, dtype=torch.float16)
+    logits.requires_grad_()
+    targets = torch.zeros(100000, dtype=torch.long)
+    loss_cls, loss_loc = alrp_loss(logits, targets,
+                                   torch.zeros(0, dtype=torch.float16))
+    loss = ap_loss(logits, targets)
+    (loss_cls + loss_loc + loss).backward()
+    assert loss_cls.item() == loss_loc.item() == loss.item() == 0
+    assert torch.equal(logits.grad, torch.zeros_like(logits))
+
+
 @pytest.mark.parametrize('seed', range(15))
 def test_theorem_2_balance(seed):
     logits, targets, loc_errors = make_case(seed)
