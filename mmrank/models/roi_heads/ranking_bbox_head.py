@@ -1,0 +1,58 @@
+"""Faster R-CNN RoI box head trained with aLRP Loss or AP Loss."""
+from typing import Dict, Optional
+
+from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
+from torch import Tensor
+
+from mmrank.models.utils import RankingHeadMixin, positive_indices
+from mmrank.registry import register
+
+
+@register('mmdet')
+class RankingShared2FCBBoxHead(RankingHeadMixin, Shared2FCBBoxHead):
+    """Shared2FC box head with a sigmoid classifier and a ranking loss.
+
+    ``BBoxHead.loss`` already sees the RoIs of all images of the batch, so
+    one ranking loss covers the batch. The ranking losses follow mmdet's
+    ``custom_cls_channels`` contract: ``num_classes`` sigmoid logits, and
+    scores with a zero background column at test time, so that
+    ``multiclass_nms`` keeps every class. With aLRP Loss, use class-specific
+    boxes and ``reg_decoded_bbox=True``; the positive's box for its class is
+    decoded for the GIoU.
+
+    Args:
+        loc_weight: Initial self-balancing weight w_r of L_loc (aLRP Loss).
+        *args, **kwargs: As ``Shared2FCBBoxHead``.
+    """
+
+    def loss(self,
+             cls_score: Tensor,
+             bbox_pred: Tensor,
+             rois: Tensor,
+             labels: Tensor,
+             label_weights: Tensor,
+             bbox_targets: Tensor,
+             bbox_weights: Tensor,
+             reduction_override: Optional[str] = None) -> Dict[str, Tensor]:
+        """Ranking loss over all RoIs of the batch.
+
+        Arguments as ``BBoxHead.loss``; ``bbox_weights`` and
+        ``reduction_override`` are not used (every positive's box is
+        trained; a ranking loss has no per-sample reduction).
+
+        Returns:
+            ``loss_cls``, ``loss_bbox`` and the classifier accuracy ``acc``.
+        """
+        if reduction_override not in (None, 'mean'):
+            raise ValueError('a ranking loss is batch-wide: '
+                             f'reduction_override={reduction_override!r}')
+        pos_inds = positive_indices(labels, label_weights, self.num_classes)
+        encode_size = self.bbox_coder.encode_size
+        bbox_pred = bbox_pred.view(bbox_pred.size(0), -1, encode_size)
+        pos_columns = 0 if self.reg_class_agnostic else labels[pos_inds]
+        losses = self.coder_ranking_loss(cls_score, labels, label_weights,
+                                         pos_inds, rois[pos_inds, 1:],
+                                         bbox_pred[pos_inds, pos_columns],
+                                         bbox_targets[pos_inds])
+        losses.update(self.loss_cls.get_accuracy(cls_score, labels))
+        return losses
