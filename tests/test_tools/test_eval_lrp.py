@@ -34,7 +34,9 @@ def ann_file(tmp_path):
         categories=[dict(id=1, name='a'), dict(id=2, name='b')],
         annotations=[
             dict(id=i + 1, image_id=5, category_id=1 if i < 3 else 2,
-                 bbox=b, area=b[2] * b[3], iscrowd=0)
+                 bbox=b, area=b[2] * b[3], iscrowd=0,
+                 segmentation=[[b[0], b[1], b[0] + b[2], b[1],
+                                b[0] + b[2], b[1] + b[3], b[0], b[1] + b[3]]])
             for i, b in enumerate(boxes)
         ])
     path = tmp_path / 'ann.json'
@@ -94,6 +96,40 @@ def test_test_py_pickle_results(ann_file, tmp_path):
                          '--classwise']))
     assert values['bbox_oLRP'] == 1.0
     assert 'bbox_a_oLRP' not in values
+
+
+def test_segm_pickle_with_rle_masks_equals_json_route(ann_file, tmp_path):
+    # DumpDetResults stores masks as RLEs with bytes counts.
+    from pycocotools import mask as mask_util
+    masks = np.zeros((5, 200, 200), dtype=np.uint8)
+    for mask, (x, y, w, h) in zip(masks, DETS_XYWH):
+        mask[int(y):int(np.ceil(y + h)), int(x):int(x + w)] = 1
+    rles = [mask_util.encode(np.asfortranarray(m[:, :, None]))[0]
+            for m in masks]
+    assert isinstance(rles[0]['counts'], bytes)
+    boxes = np.array(DETS_XYWH, dtype=np.float32)
+    boxes[:, 2:] += boxes[:, :2]
+    sample = dict(img_id=5, ori_shape=(200, 200), pred_instances=dict(
+        bboxes=torch.from_numpy(boxes), scores=torch.tensor(SCORES),
+        labels=torch.zeros(5, dtype=torch.int64), masks=rles))
+    pkl = tmp_path / 'segm.pkl'
+    with open(pkl, 'wb') as f:
+        pickle.dump([sample], f)
+    tool = load_tool()
+    from_pkl = tool.evaluate(
+        tool.parse_args([ann_file, str(pkl), '--metric', 'bbox', 'segm']))
+    results = [
+        dict(image_id=5, category_id=1, score=s,
+             segmentation=dict(size=r['size'], counts=r['counts'].decode()))
+        for s, r in zip(SCORES, rles)
+    ]
+    res_file = tmp_path / 'res.segm.json'
+    res_file.write_text(json.dumps(results))
+    from_json = tool.evaluate(
+        tool.parse_args([ann_file, str(res_file), '--metric', 'segm']))
+    assert from_pkl['segm_oLRP'] == from_json['segm_oLRP']
+    assert 0.5 < from_pkl['segm_oLRP'] < 1
+    assert from_pkl['bbox_oLRP'] == pytest.approx(0.8875, abs=1e-3)
 
 
 def test_plot_needs_out_dir(ann_file):

@@ -1,1 +1,2 @@
 """Registered evaluation metrics."""
+from .lrp_metric import LRPMetric  # noqa: F401

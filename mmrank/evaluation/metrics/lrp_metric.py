@@ -58,6 +58,13 @@ def _to_numpy(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def _str_counts(rle: dict) -> dict:
+    """An RLE with ``str`` counts (json-serialisable), as CocoMetric."""
+    counts = rle['counts']
+    return dict(rle, counts=counts.decode()
+                if isinstance(counts, bytes) else counts)
+
+
 def _fmt(value: float) -> str:
     return 'nan' if np.isnan(value) else f'{value:.3f}'
 
@@ -173,7 +180,8 @@ class LRPMetric(BaseMetric):
                 masks = pred['masks']
                 result['masks'] = (
                     self._encode_masks(_to_numpy(masks))
-                    if hasattr(masks, 'shape') else list(masks))
+                    if hasattr(masks, 'shape') else
+                    [_str_counts(rle) for rle in masks])
             if 'mask_scores' in pred:
                 result['mask_scores'] = _to_numpy(
                     pred['mask_scores']).astype(np.float32)
@@ -193,13 +201,12 @@ class LRPMetric(BaseMetric):
     def _encode_masks(masks: np.ndarray) -> List[dict]:
         """Binary (N, H, W) masks to COCO RLEs with ``str`` counts."""
         from pycocotools import mask as mask_util
-        rles = []
-        for mask in masks:
-            rle = mask_util.encode(
-                np.asfortranarray(mask[:, :, None].astype(np.uint8)))[0]
-            rle['counts'] = rle['counts'].decode()
-            rles.append(rle)
-        return rles
+        return [
+            _str_counts(
+                mask_util.encode(
+                    np.asfortranarray(mask[:, :, None].astype(np.uint8)))[0])
+            for mask in masks
+        ]
 
     # ------------------------------------------------------------------
     # ground truth
@@ -308,8 +315,9 @@ class LRPMetric(BaseMetric):
         """Per-image detections from a COCO results list (json).
 
         Args:
-            dets: Dicts with ``image_id``, ``category_id``, ``bbox``
-                (``xywh``), ``score`` (and ``segmentation`` for segm).
+            dets: Dicts with ``image_id``, ``category_id``, ``score`` and
+                ``bbox`` (``xywh``) for bbox or ``segmentation`` (RLE) for
+                segm.
             cat_ids: Category id of each label index.
             metric: ``'bbox'`` or ``'segm'``.
         """
@@ -321,13 +329,14 @@ class LRPMetric(BaseMetric):
         detections = {}
         for img_id, items in grouped.items():
             det = dict(
-                bboxes=np.array([d['bbox'] for d in items],
-                                np.float64).reshape(-1, 4),
                 scores=np.array([d['score'] for d in items], np.float64),
                 labels=np.array([label_of[d['category_id']] for d in items],
                                 np.int64))
             if metric == 'segm':
                 det['masks'] = [d['segmentation'] for d in items]
+            else:
+                det['bboxes'] = np.array([d['bbox'] for d in items],
+                                         np.float64).reshape(-1, 4)
             detections[img_id] = det
         return detections
 
