@@ -2,14 +2,20 @@
 
 ``import mmrank`` (or ``custom_imports=dict(imports=['mmrank'])`` in a
 config) registers every mmrank module into the registries of mmdet, mmpose
-and mmpretrain that stock configs use, and lets torch >= 2.6 load mmengine
-checkpoints (see :mod:`mmrank.utils.compat`).
+and mmpretrain that stock configs use, and lets mmengine load its own
+checkpoints under torch >= 2.6 (see :mod:`mmrank.utils.compat`). Without
+mmengine installed, only the torch-only :mod:`mmrank.core` is usable, e.g.
+to benchmark the loss kernels on a machine with torch alone.
 """
-from .utils import allow_mmengine_checkpoints
+from importlib.util import find_spec
+
 from .version import __version__
 
-allow_mmengine_checkpoints()
+if find_spec('mmengine') is not None:
+    from .utils import allow_mmengine_checkpoints
 
-from . import datasets, engine, evaluation, models  # noqa: E402,F401
+    allow_mmengine_checkpoints()
+
+    from . import datasets, engine, evaluation, models  # noqa: F401
 
 __all__ = ['__version__']

@@ -1,31 +1,44 @@
 """Compatibility of mmengine 0.10.7 with torch >= 2.6.
 
-torch 2.6 made ``torch.load`` default to ``weights_only=True``, which refuses
-the Python objects mmengine stores in its checkpoints (the message hub's
-``HistoryBuffer`` with its numpy arrays), so ``--resume`` and ``load_from``
-fail (mmengine#1655, fixed upstream after 0.10.7). Rather than turning the
-weights-only check off, the few types mmengine writes are added to torch's
-allow-list; every other pickled object is still refused.
+torch 2.6 made ``torch.load`` default to ``weights_only=True``. mmengine
+0.10.7 calls ``torch.load`` without the argument, and its own checkpoints
+cannot be read weights-only: the message hub pickles ``HistoryBuffer``
+objects whose statistics methods are stored through ``builtins.getattr``,
+a global that must never be allow-listed. So ``--resume`` and ``load_from``
+fail (mmengine#1655, fixed upstream after 0.10.7 by loading with
+``weights_only=False``).
+
+mmrank replaces only mmengine's loader of local checkpoint files with one
+that passes ``weights_only=False`` (the behaviour of torch < 2.6 and of
+mmengine's fix); every other ``torch.load`` in the process keeps torch's
+default. As before torch 2.6, load only checkpoints you trust.
 """
-from typing import List
+import os.path as osp
+from typing import Optional, Union
 
-import numpy as np
 import torch
+from mmengine.runner.checkpoint import CheckpointLoader
 
 
-def mmengine_checkpoint_globals() -> List[object]:
-    """The non-tensor types found in checkpoints written by mmengine."""
-    from mmengine.logging import HistoryBuffer
-    multiarray = np._core.multiarray if hasattr(np, '_core') \
-        else np.core.multiarray
-    dtypes = [type(np.dtype(t)) for t in (np.float64, np.float32, np.int64,
-                                           np.int32, np.bool_)]
-    return [HistoryBuffer, multiarray._reconstruct, multiarray.scalar,
-            np.ndarray, np.dtype, *dtypes]
+def load_from_local(filename: str,
+                    map_location: Optional[Union[str, torch.device]] = None
+                    ) -> dict:
+    """Load a local checkpoint file written by mmengine.
+
+    Args:
+        filename: Path of the checkpoint (``~`` is expanded).
+        map_location: As in :func:`torch.load`.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return torch.load(filename, map_location=map_location, weights_only=False)
 
 
 def allow_mmengine_checkpoints() -> None:
-    """Allow weights-only ``torch.load`` to read mmengine checkpoints."""
-    add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
-    if add_safe_globals is not None:  # torch < 2.4 loads everything anyway
-        add_safe_globals(mmengine_checkpoint_globals())
+    """Make mmengine's checkpoint loader read local mmengine checkpoints."""
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_from_local, force=True)

@@ -26,8 +26,10 @@ def data_options(root) -> list:
         f'val_dataloader.dataset.data_root={root}/',
         f'test_dataloader.dataset.data_root={root}/',
         f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}',
-        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
-        'test_dataloader.num_workers=0', 'model.test_cfg.score_thr=0.0',
+        *(f'{split}_dataloader.{key}'
+          for split in ('train', 'val', 'test')
+          for key in ('num_workers=0', 'persistent_workers=False')),
+        'model.test_cfg.score_thr=0.0',
         'default_hooks.logger.interval=1', 'randomness.seed=0'
     ]
 

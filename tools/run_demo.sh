@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The main job: install what is missing, generate the digits detection set
+# when absent, train the demo detector on CPU, evaluate it (COCO AP and oLRP)
+# and say where the log, checkpoint and plots are.
+#   bash tools/run_demo.sh [CONFIG] [train.py args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CONFIG=${1:-configs/alrp_loss/retinanet_r18_fpn_alrp_sb_digits.py}
+WORK_DIR=${WORK_DIR:-work_dirs/$(basename "${CONFIG%.py}")}
+
+bash tools/install_deps.sh
+if [ ! -f data/digits_det/annotations/val.json ]; then
+  python3 tools/dataset_converters/digits_detection.py --out-dir data/digits_det
+fi
+
+start=$(date +%s)
+python3 tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "${@:2}"
+trained=$(date +%s)
+CKPT=$(cat "$WORK_DIR/last_checkpoint")
+python3 tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR/test" \
+  --out "$WORK_DIR/test/results.pkl"
+end=$(date +%s)
+python3 tools/analysis_tools/plot_training.py "$WORK_DIR" >/dev/null
+
+cat <<MSG
+
+== mmrank demo finished: training $((trained - start)) s, testing $((end - trained)) s
+   config      $CONFIG
+   log         $(ls -t "$WORK_DIR"/*/*.log | head -n 1)
+   checkpoint  $CKPT
+   predictions $WORK_DIR/test/results.pkl
+   plots       $WORK_DIR/loss_curves.png$(ls "$WORK_DIR"/test/*.png 2>/dev/null | sed 's/^/ /' | tr -d '\n')
+MSG
