@@ -580,28 +580,3 @@ def ranking_statistics(logits: Tensor,
     return (_unsort(ranking.rank_pos, ranking.order),
             _unsort(ranking.num_fp, ranking.order))
 
-
-def gradient_balance(grad: Tensor, targets: Tensor) -> Tensor:
-    """Ratio of summed negative to summed positive gradient magnitudes.
-
-    The quantity of the aLRP paper's Fig. 4 (1 for aLRP and AP Loss by
-    Theorem 2). Pass the gradient of a loss w.r.t. the flattened logits,
-    e.g. from ``torch.autograd.grad`` or a tensor hook.
-
-    Args:
-        grad: Gradient w.r.t. ``logits``, same shape as ``targets``.
-        targets: 1 positive, 0 negative, -1 ignored.
-
-    Returns:
-        Tensor: float64 scalar ``sum_{j in N} |g_j| / sum_{i in P} |g_i|``;
-        NaN-free: 0 when both sums are 0, inf when only the positive one is.
-    """
-    if grad.shape != targets.shape:
-        raise ValueError(f'grad must have the shape of targets '
-                         f'{tuple(targets.shape)}, got {tuple(grad.shape)}')
-    magnitude = grad.detach().abs().to(torch.float64)
-    negative = magnitude[targets == 0].sum()
-    positive = magnitude[targets == 1].sum()
-    if bool(negative == 0):
-        return negative
-    return negative / positive

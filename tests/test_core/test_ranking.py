@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mmrank.core import alrp_loss, ap_loss, ranking
-from mmrank.core.ranking import gradient_balance, ranking_statistics
+from mmrank.core.ranking import ranking_statistics
 
 EPS = 1e-5  # N_FP threshold of the aLRP gradient (issue 3)
 DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
@@ -319,18 +319,6 @@ def test_theorem_2_balance(seed):
         positive = grad[targets == 1].abs().sum()
         negative = grad[targets == 0].abs().sum()
         assert_close(negative, positive, rtol=1e-9, atol=1e-12)
-        assert_close(gradient_balance(grad, targets),
-                     torch.tensor(1.0 if positive > 0 else 0.0,
-                                  dtype=torch.float64), rtol=1e-9)
-
-
-def test_gradient_balance_hand_made():
-    grad = torch.tensor([-1.0, 0.5, 2.0, 7.0, -0.25])
-    targets = torch.tensor([1, 0, 0, -1, 1])
-    assert gradient_balance(grad, targets).item() == pytest.approx(2.0)
-    assert gradient_balance(torch.zeros(5), targets).item() == 0
-    with pytest.raises(ValueError, match=r'\(5,\)'):
-        gradient_balance(torch.zeros(4), targets)
 
 
 def test_loc_errors_gradcheck_and_gradient_routing():
