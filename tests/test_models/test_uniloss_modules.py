@@ -1,0 +1,165 @@
+"""Registered UniLoss modules inside mmpretrain and mmpose heads."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmrank.core.uniloss import (AnchorConfig, uniloss_accuracy,
+                                 uniloss_average_precision, uniloss_pckh)
+from mmrank.models.losses import (UniLossAccuracy, UniLossBinaryAP,
+                                  UniLossPCKh)
+
+
+def cls_batch(num_classes=5, batch=8, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    logits = torch.randn(batch, num_classes, generator=gen) * 3
+    labels = torch.randint(num_classes, (batch, ), generator=gen)
+    return logits, labels
+
+
+def seeded(fn, seed=5):
+    torch.manual_seed(seed)
+    return fn()
+
+
+def test_linear_cls_head_with_uniloss_accuracy():
+    from mmpretrain.registry import MODELS
+    from mmpretrain.structures import DataSample
+    head = MODELS.build(
+        dict(
+            type='LinearClsHead',
+            num_classes=5,
+            in_channels=8,
+            loss=dict(type='UniLossAccuracy', num_good=4, loss_weight=2.0)))
+    assert isinstance(head.loss_module, UniLossAccuracy)
+    feats = (torch.randn(8, 8), )
+    _, labels = cls_batch()
+    samples = [DataSample().set_gt_label(int(t)) for t in labels]
+    loss = seeded(lambda: head.loss(feats, samples)['loss'])
+    cfg = AnchorConfig(num_good=4)
+    expected = seeded(
+        lambda: 2.0 * uniloss_accuracy(head(feats), labels, cfg=cfg))
+    torch.testing.assert_close(loss, expected)
+    loss.backward()
+    assert head.fc.weight.grad.abs().sum() > 0
+    # one-hot gt_score (the batch-augmentation format) is accepted
+    for sample, t in zip(samples, labels):
+        sample.set_gt_score(F.one_hot(t, 5).float())
+    torch.testing.assert_close(
+        seeded(lambda: head.loss(feats, samples)['loss']), expected)
+
+
+def test_uniloss_accuracy_rejects_soft_labels_and_weights():
+    logits, labels = cls_batch()
+    module = UniLossAccuracy()
+    soft = F.one_hot(labels, 5).float() * 0.9 + 0.02
+    with pytest.raises(ValueError, match='one-hot'):
+        module(logits, soft)
+    with pytest.raises(ValueError, match='weight'):
+        module(logits, labels, weight=torch.ones(8))
+
+
+def test_uniloss_binary_ap_score_layouts():
+    logits, _ = cls_batch(num_classes=2, batch=10)
+    labels = torch.tensor([1, 0, 0, 1, 0, 0, 0, 1, 0, 0])
+    module = UniLossBinaryAP(num_random=5)
+    cfg = AnchorConfig(num_random=5)
+    two = seeded(lambda: module(logits, labels))
+    torch.testing.assert_close(
+        two,
+        seeded(lambda: uniloss_average_precision(
+            logits[:, 1] - logits[:, 0], labels, cfg)))
+    one = seeded(lambda: module(logits[:, 1:], F.one_hot(labels, 2)))
+    torch.testing.assert_close(
+        one,
+        seeded(lambda: uniloss_average_precision(logits[:, 1], labels,
+                                                 cfg)))
+    with pytest.raises(ValueError, match='cls_score'):
+        module(torch.randn(10, 3), labels)
+
+
+def test_uniloss_binary_ap_without_positives_in_head():
+    from mmpretrain.registry import MODELS
+    from mmpretrain.structures import DataSample
+    head = MODELS.build(
+        dict(
+            type='LinearClsHead',
+            num_classes=2,
+            in_channels=4,
+            loss=dict(type='UniLossBinaryAP')))
+    samples = [DataSample().set_gt_label(0) for _ in range(6)]
+    loss = head.loss((torch.randn(6, 4), ), samples)['loss']
+    loss.backward()
+    assert loss.item() == 0
+    assert torch.all(head.fc.weight.grad == 0)
+
+
+def codec_targets(keypoints, sigma, heatmap_size=(24, 20)):
+    """Targets of mmpose's MSRAHeatmap codec for ``(K, 2)`` keypoints."""
+    from mmpose.codecs import MSRAHeatmap
+    codec = MSRAHeatmap(
+        input_size=(heatmap_size[0] * 4, heatmap_size[1] * 4),
+        heatmap_size=heatmap_size,
+        sigma=sigma)
+    encoded = codec.encode(keypoints[None] * 4,
+                           torch.ones(1, len(keypoints)).numpy())
+    return torch.from_numpy(encoded['heatmaps'])
+
+
+@pytest.mark.parametrize('sigma, radius', [(2.0, 3.0), (1.0, 2.0),
+                                           (2.0, 1.5)])
+def test_positives_read_off_codec_targets_are_the_disc(sigma, radius):
+    keypoints = torch.tensor([[5., 7.], [12., 10.], [18., 3.]]).numpy()
+    target = codec_targets(keypoints, sigma)
+    module = UniLossPCKh(sigma=sigma, radius=radius)
+    positive = target >= module.threshold
+    ys, xs = torch.meshgrid(
+        torch.arange(20), torch.arange(24), indexing='ij')
+    for k, (x, y) in enumerate(keypoints):
+        disc = (xs - x)**2 + (ys - y)**2 <= radius**2
+        assert torch.equal(positive[k], disc), k
+    assert math.isclose(module.threshold,
+                        math.exp(-radius**2 / (2 * sigma**2)) * (1 - 1e-4))
+
+
+def test_uniloss_pckh_module_matches_core_and_weights():
+    keypoints = torch.tensor([[5., 7.], [12., 10.]]).numpy()
+    target = codec_targets(keypoints, 2.0)[None].repeat(2, 1, 1, 1)
+    output = torch.rand(2, 2, 20, 24, requires_grad=True)
+    weights = torch.tensor([[1., 0.], [1., 1.]])
+    module = UniLossPCKh(sigma=2.0, radius=3.0, num_random=3)
+    loss = seeded(lambda: module(output, target, weights))
+    positive = target >= module.threshold
+    torch.testing.assert_close(
+        loss,
+        seeded(lambda: uniloss_pckh(output, positive, weights > 0, None,
+                                    AnchorConfig(num_random=3))))
+    loss.backward()
+    assert output.grad[0, 1].abs().sum() == 0  # zero target weight
+    assert output.grad[0, 0].abs().sum() > 0
+    with pytest.raises(ValueError, match='target shape'):
+        module(output, target[:, :1])
+    with pytest.raises(ValueError, match='radius'):
+        UniLossPCKh(radius=0)
+
+
+def test_heatmap_head_with_uniloss_pckh():
+    from mmpose.registry import MODELS
+    from mmpose.testing import get_packed_inputs
+    head = MODELS.build(
+        dict(
+            type='HeatmapHead',
+            in_channels=8,
+            out_channels=17,
+            deconv_out_channels=None,
+            loss=dict(type='UniLossPCKh', sigma=2.0, radius=2.0)))
+    assert isinstance(head.loss_module, UniLossPCKh)
+    samples = get_packed_inputs(
+        batch_size=2, with_heatmap=True,
+        heatmap_size=(16, 16))['data_samples']
+    feats = (torch.randn(2, 8, 16, 16), )
+    losses = head.loss(feats, samples)
+    assert 0 <= losses['loss_kpt'].item() <= 1
+    losses['loss_kpt'].backward()
+    assert head.final_layer.weight.grad.abs().sum() > 0
