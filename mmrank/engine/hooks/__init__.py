@@ -1,1 +1,2 @@
 """mmengine hooks."""
+from .loss_warmup_hook import LossWarmupHook  # noqa: F401

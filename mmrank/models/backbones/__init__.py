@@ -1,2 +1,3 @@
 """Backbones used by the papers' experiments."""
 from .mlp import MLPNet  # noqa: F401
+from .cifar_resnet import CifarResNet  # noqa: F401
