@@ -54,6 +54,27 @@ def test_hand_computed_single_class():
     np.testing.assert_allclose(cls.curve.recall, [1 / 3, 1 / 3, 2 / 3, 1, 1])
 
 
+def test_iou_equal_to_tau_is_tp():
+    # The fourth detection now has IoU exactly 0.5 (a TP, as COCO's >=):
+    # s=.9: 0.8, s=.8: 0.85, s=.7: 0.8, s=.6: (2.2 + 1) / 4 = 0.8,
+    # s=.5: (2.2 + 2) / 5 = 0.84.
+    dets = HAND_DETS[:3] + [[40, 0, 10, 5]] + HAND_DETS[4:]
+    cls = eval_lrp([make_image(HAND_GT, dets, HAND_SCORES)],
+                   1)['all'].classes[0]
+    np.testing.assert_allclose(cls.curve.lrp, [0.8, 0.85, 0.8, 0.8, 0.84])
+    assert cls.olrp == pytest.approx(0.8)
+
+
+def test_equal_minima_keep_the_highest_threshold():
+    # Two objects: an exact TP at .9 gives (0 + 0 + 1) / 2 = 0.5; adding a
+    # TP of IoU 0.5 at .8 gives (1 + 0 + 0) / 2 = 0.5 (exact in binary).
+    image = make_image([[0, 0, 10, 10], [20, 0, 10, 10]],
+                       [[0, 0, 10, 10], [20, 0, 10, 5]], [.9, .8])
+    cls = eval_lrp([image], 1)['all'].classes[0]
+    assert cls.curve.lrp.tolist() == [0.5, 0.5]
+    assert (cls.threshold, cls.loc, cls.fn) == (0.9, 0.0, 0.5)
+
+
 def test_detection_order_does_not_matter():
     perm = [3, 0, 4, 2, 1]
     image = make_image(HAND_GT, np.array(HAND_DETS)[perm],
@@ -160,6 +181,16 @@ def test_greedy_matching_by_score():
     assert match.ious.tolist() == [0.7, 0.0]
 
 
+def test_equal_scores_keep_input_order():
+    # COCO sorts with a stable sort: among equal scores, input order.
+    scores = np.random.default_rng(0).integers(0, 3, 300) / 2
+    match = match_image_class(np.zeros((300, 0)), scores, np.ones(300),
+                              np.zeros(0), np.zeros(0), max_dets=300)
+    expected = [i for v in (1.0, 0.5, 0.0) for i in np.flatnonzero(
+        scores == v)]
+    assert match.det_index.tolist() == expected
+
+
 def test_max_dets_keeps_top_scores():
     ious = np.eye(3)
     match = match_image_class(ious, [.1, .9, .5], np.ones(3), np.zeros(3),
@@ -181,6 +212,12 @@ def test_area_ranges():
     assert result['small'].classes[0].num_gt == 1
     assert result['large'].molrp == 1.0
     assert result['all'].molrp == pytest.approx(0.5)
+    # COCO's bounds are inclusive: a 32x32 object is small and medium.
+    border = eval_lrp([make_image([[0, 0, 32, 32]], [[0, 0, 32, 32]], [1.])],
+                      1, area_ranges=areas | {'medium': COCO_AREA_RANGES[
+                          'medium']})
+    assert border['small'].molrp == 0.0 and border['medium'].molrp == 0.0
+    assert np.isnan(border['large'].molrp)
     # 'medium' has no ground truth: undefined.
     medium = eval_lrp([make_image(gt, dets, [.9, .8])], 1,
                       area_ranges={'medium': COCO_AREA_RANGES['medium']})
@@ -265,22 +302,3 @@ def test_bad_inputs_raise():
         eval_lrp([dict(image, det_labels=[0, 0, 0, 0, 3])], 2)
     with pytest.raises(ValueError, match='lacks keys'):
         eval_lrp([{k: v for k, v in image.items() if k != 'gt_areas'}], 1)
-
-
-def test_all_subsets_optimum_is_a_threshold_cut():
-    """Without ties, the thresholds are the n top-k cuts of the ranking."""
-    rng = np.random.default_rng(3)
-    n = 8
-    scores = rng.random(n)
-    is_tp = rng.random(n) < 0.5
-    ious = rng.uniform(0.5, 1, n)
-    curve = lrp_curve(scores, is_tp, ious, 6)
-    order = np.argsort(-scores)
-    cuts = []
-    for k in range(1, n + 1):
-        top = order[:k]
-        tp = is_tp[top].sum()
-        fp = k - tp
-        loc = ((1 - ious[top]) * is_tp[top]).sum() / 0.5
-        cuts.append((loc + fp + 6 - tp) / (k + 6 - tp))
-    np.testing.assert_allclose(curve.lrp, cuts)
