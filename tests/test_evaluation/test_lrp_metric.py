@@ -7,6 +7,7 @@ when it is absent.
 import copy
 import json
 import os.path as osp
+import socket
 
 import numpy as np
 import pytest
@@ -379,12 +380,12 @@ def _xywh(boxes: np.ndarray) -> np.ndarray:
     return np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], 1)
 
 
-def test_functional_agrees_with_metric_on_random_data():
-    """Samples through process() give eval_lrp's values on the same boxes
-    (integer boxes and float32 scores, exact through the tensors)."""
-    rng = np.random.default_rng(0)
+def random_samples(num_images=6, seed=0):
+    """mmdet-style samples with ground truth, and the same data as
+    eval_lrp images (integer boxes, float32 scores: exact in tensors)."""
+    rng = np.random.default_rng(seed)
     samples, images = [], []
-    for img_id in range(6):
+    for img_id in range(num_images):
         corner = rng.integers(0, 50, (5, 2))
         gt_boxes = np.concatenate([corner, corner + rng.integers(5, 40,
                                                                  (5, 2))], 1)
@@ -405,12 +406,56 @@ def test_functional_agrees_with_metric_on_random_data():
                  gt_regions=gt_xywh, gt_labels=gt_labels,
                  gt_iscrowd=np.zeros(5),
                  gt_areas=gt_xywh[:, 2] * gt_xywh[:, 3]))
+    return samples, images
+
+
+def test_functional_agrees_with_metric_on_random_data():
+    """Samples through process() give eval_lrp's values on the same data."""
+    samples, images = random_samples()
     metric = LRPMetric()
     metric.dataset_meta = dict(classes=('a', 'b', 'c'))
     metric.process({}, samples)
-    values = metric.evaluate(size=6)
+    values = metric.evaluate(size=len(samples))
     expected = eval_lrp(images, 3)['all']
     assert 0 < expected.molrp < 1
     assert values['lrp/bbox_oLRP'] == pytest.approx(expected.molrp, abs=1e-3)
     assert values['lrp/bbox_oLRP_loc'] == pytest.approx(expected.loc,
                                                         abs=1e-3)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _gloo_worker(rank: int, port: int, out_dir: str) -> None:
+    torch.distributed.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+        world_size=2)
+    try:
+        samples, _ = random_samples()
+        metric = LRPMetric()
+        metric.dataset_meta = dict(classes=('a', 'b', 'c'))
+        metric.process({}, samples[rank::2])  # each rank sees half
+        values = metric.evaluate(size=len(samples))
+        with open(osp.join(out_dir, f'{rank}.json'), 'w') as f:
+            json.dump(values, f)
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_results_collected_across_two_gloo_ranks(tmp_path):
+    torch.multiprocessing.spawn(
+        _gloo_worker, args=(_free_port(), str(tmp_path)), nprocs=2)
+    per_rank = [json.loads((tmp_path / f'{r}.json').read_text())
+                for r in (0, 1)]
+    samples, _ = random_samples()
+    metric = LRPMetric()
+    metric.dataset_meta = dict(classes=('a', 'b', 'c'))
+    metric.process({}, samples)
+    full = metric.evaluate(size=len(samples))
+    assert per_rank[0] == per_rank[1] == full
+    # Not vacuous: one rank's half of the images alone gives other values.
+    metric.process({}, samples[0::2])
+    assert metric.evaluate(size=len(samples) // 2) != full
