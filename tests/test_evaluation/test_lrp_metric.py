@@ -459,3 +459,26 @@ def test_results_collected_across_two_gloo_ranks(tmp_path):
     # Not vacuous: one rank's half of the images alone gives other values.
     metric.process({}, samples[0::2])
     assert metric.evaluate(size=len(samples) // 2) != full
+
+
+def test_outputs_go_to_the_log_directory_by_default(tmp_path):
+    """Without out_dir, files go beside the current log file, which in a
+    Runner is <work_dir>/<timestamp>/<timestamp>.log."""
+    from mmengine.logging import MMLogger
+    log_dir = tmp_path / 'work_dir' / '20260101_000000'
+    log_dir.mkdir(parents=True)
+    MMLogger.get_instance(
+        'lrp_metric_test', log_file=str(log_dir / '20260101_000000.log'))
+    try:
+        metric = LRPMetric()
+        metric.dataset_meta = dict(classes=('a', ))
+        metric.process({}, [
+            mm_sample(0, [[0, 0, 5, 5]], [.3], [0],
+                      gt=gt_instances([[0, 0, 5, 5]], [0]))
+        ])
+        assert metric.evaluate(size=1)['lrp/bbox_oLRP'] == 0.0
+    finally:
+        # Later tests get a current logger without the file again.
+        MMLogger.get_instance('lrp_metric_test_done')
+    thresholds = json.loads((log_dir / 'bbox_lrp_thresholds.json').read_text())
+    assert thresholds['a']['threshold'] == pytest.approx(0.3)
