@@ -258,7 +258,8 @@ def test_metric_process_and_compute_without_ann_file(tmp_path):
     assert values['lrp/bbox_digit_oLRP'] == 0.0
     assert np.isnan(values['lrp/bbox_unused_oLRP'])
     assert values['lrp/bbox_oLRP_FN'] == 0.0
-    thresholds = json.loads((tmp_path / 'bbox_lrp_thresholds.json').read_text())
+    thresholds = json.loads(
+        (tmp_path / 'bbox_lrp_thresholds.json').read_text())
     assert thresholds['cell']['threshold'] == pytest.approx(0.6)
     assert thresholds['unused']['oLRP'] is None
     plots = sorted(p.name for p in (tmp_path / 'bbox_lrp_plots').iterdir())

@@ -133,14 +133,15 @@ def _in_range(areas: np.ndarray, area_range: Tuple[float, float]) -> bool:
     return (areas >= area_range[0]) & (areas <= area_range[1])
 
 
-def match_image_class(ious: np.ndarray,
-                      det_scores: np.ndarray,
-                      det_areas: np.ndarray,
-                      gt_iscrowd: np.ndarray,
-                      gt_areas: np.ndarray,
-                      area_range: Tuple[float, float] = COCO_AREA_RANGES['all'],
-                      iou_thr: float = 0.5,
-                      max_dets: int = 100) -> ImageClassMatch:
+def match_image_class(
+        ious: np.ndarray,
+        det_scores: np.ndarray,
+        det_areas: np.ndarray,
+        gt_iscrowd: np.ndarray,
+        gt_areas: np.ndarray,
+        area_range: Tuple[float, float] = COCO_AREA_RANGES['all'],
+        iou_thr: float = 0.5,
+        max_dets: int = 100) -> ImageClassMatch:
     """Greedy COCO matching of one image's detections of one class.
 
     Follows ``COCOeval.evaluateImg`` at a single IoU threshold: detections
