@@ -368,9 +368,15 @@ def test_beside_coco_metric_in_one_evaluator(tmp_path):
         LRPMetric(ann_file=str(ann_file))
     ])
     evaluator.dataset_meta = dict(classes=('a', ))
-    evaluator.process([
-        mm_sample(1, [[0, 0, 40, 40], [50, 50, 90, 90]], [.9, .8], [0, 0])
-    ])
+    # The model's output: DetDataSample objects, as in a Runner's test loop.
+    from mmengine.structures import InstanceData
+
+    from mmdet.structures import DetDataSample
+    sample = DetDataSample(metainfo=dict(img_id=1, ori_shape=(100, 100)))
+    sample.pred_instances = InstanceData(**mm_sample(
+        1, [[0, 0, 40, 40], [50, 50, 90, 90]], [.9, .8],
+        [0, 0])['pred_instances'])
+    evaluator.process([sample])
     values = evaluator.evaluate(1)
     assert values['coco/bbox_mAP_50'] == 1.0
     assert values['lrp/bbox_oLRP'] == 0.0
