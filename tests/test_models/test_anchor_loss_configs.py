@@ -50,7 +50,7 @@ def test_config_parses_and_builds_loss(path):
 @pytest.mark.parametrize('name', [
     'resnet110_1xb128-200e_cifar100_anchor-g0.5-warmup5.py',
     'resnet50_8xb32_in1k_anchor-g0.5.py',
-    'tiny/resnet20_cifar10-npz-2k_focal-g2.py',
+    'tiny/resnet20_cifar10-npz-1k_focal-g2.py',
 ])
 def test_classifier_loss_step(name):
     """One loss evaluation and backward pass on a random batch."""

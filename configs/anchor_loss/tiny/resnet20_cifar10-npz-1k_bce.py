@@ -1,6 +1,6 @@
 # Sigmoid BCE summed over classes on the CPU-sized CIFAR-10 subset
 # (mmpretrain FocalLoss with gamma = 0, alpha = 0.5, loss_weight = 2).
-_base_ = ['./resnet20_cifar10-npz-2k_ce.py']
+_base_ = ['./resnet20_cifar10-npz-1k_ce.py']
 
 model = dict(
     head=dict(
