@@ -45,15 +45,31 @@ def check_gamma_margin(gamma: float, margin: float) -> None:
         raise ValueError(f'margin must lie in [0, 1], got {margin}')
 
 
-def check_static_anchor(anchor: Optional[float]) -> None:
-    """Validate a static anchor probability (None means dynamic).
+def check_reduction(reduction: str) -> None:
+    """Validate ``reduction`` against :data:`REDUCTIONS`."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f'reduction must be one of {REDUCTIONS}, '
+                         f'got {reduction!r}')
+
+
+def check_cls_options(gamma: float, margin: float, variant: str,
+                      anchor: Optional[float], reduction: str) -> None:
+    """Validate the options of the classification loss.
 
     Raises:
-        ValueError: If ``anchor`` is not None and outside ``[0, 1]``.
+        ValueError: Naming the first invalid argument: ``gamma`` or
+            ``margin`` (see :func:`check_gamma_margin`), ``variant`` not in
+            :data:`CLS_VARIANTS`, a static ``anchor`` outside ``[0, 1]`` or
+            ``reduction`` not in :data:`REDUCTIONS`.
     """
+    check_gamma_margin(gamma, margin)
+    if variant not in CLS_VARIANTS:
+        raise ValueError(f'variant must be one of {CLS_VARIANTS}, '
+                         f'got {variant!r}')
     if anchor is not None and not 0 <= anchor <= 1:
         raise ValueError(
             f'anchor (static q*) must be None or lie in [0, 1], got {anchor}')
+    check_reduction(reduction)
 
 
 def _compute_dtype(logits: Tensor) -> Tensor:
@@ -117,8 +133,8 @@ def labels_to_onehot(target: Tensor, num_classes: int) -> Tensor:
         return F.one_hot(target.long(), num_classes).bool()
     if target.dim() == 2 and target.shape[1] == num_classes:
         onehot = target == 1
-        if not ((target == 0) | onehot).all() or not (onehot.sum(1)
-                                                      == 1).all():
+        binary = ((target == 0) | onehot).all()
+        if not binary or not (onehot.sum(1) == 1).all():
             raise ValueError(
                 'target of shape (N, C) must be one-hot: Anchor Loss needs '
                 'one hard target class per sample (mixup/cutmix and label '
@@ -213,14 +229,7 @@ def anchor_loss(logits: Tensor,
     Raises:
         ValueError: On a bad argument (named in the message).
     """
-    check_gamma_margin(gamma, margin)
-    check_static_anchor(anchor)
-    if variant not in CLS_VARIANTS:
-        raise ValueError(f'variant must be one of {CLS_VARIANTS}, '
-                         f'got {variant!r}')
-    if reduction not in REDUCTIONS:
-        raise ValueError(f'reduction must be one of {REDUCTIONS}, '
-                         f'got {reduction!r}')
+    check_cls_options(gamma, margin, variant, anchor, reduction)
     if logits.dim() != 2:
         raise ValueError('logits must have shape (N, C), got '
                          f'{tuple(logits.shape)}')
@@ -328,9 +337,7 @@ def anchor_heatmap_loss(output: Tensor,
         ValueError: On a bad argument (named in the message).
     """
     check_gamma_margin(gamma, 0.)
-    if reduction not in REDUCTIONS:
-        raise ValueError(f'reduction must be one of {REDUCTIONS}, '
-                         f'got {reduction!r}')
+    check_reduction(reduction)
     _check_heatmap_args(output, target, target_weights, mask)
     x = _compute_dtype(output)
     target = target.to(x.dtype)
@@ -353,4 +360,3 @@ def anchor_heatmap_loss(output: Tensor,
     elif reduction == 'sum':
         loss = loss.sum()
     return loss.to(output.dtype)
-

@@ -15,7 +15,8 @@ from mmrank.engine.hooks import LossWarmupHook
 from mmrank.models.losses import AnchorLoss
 from tests.conftest import repo_path, shared_data
 
-CONFIG = 'configs/anchor_loss/tiny/resnet20_cifar10-npz-1k_anchor-g0.5-warmup1.py'
+CONFIG = ('configs/anchor_loss/tiny/'
+          'resnet20_cifar10-npz-1k_anchor-g0.5-warmup1.py')
 
 
 class PhaseRecorder(Hook):

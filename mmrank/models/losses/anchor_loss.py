@@ -20,9 +20,8 @@ from typing import Optional
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmrank.core.anchor_loss import (CLS_VARIANTS, REDUCTIONS,
-                                     anchor_heatmap_loss, anchor_loss,
-                                     check_gamma_margin, check_static_anchor,
+from mmrank.core.anchor_loss import (anchor_heatmap_loss, anchor_loss,
+                                     check_cls_options, check_gamma_margin,
                                      labels_to_onehot, reduce_loss)
 from mmrank.registry import register
 
@@ -54,14 +53,7 @@ class AnchorLoss(nn.Module):
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
         super().__init__()
-        check_gamma_margin(gamma, margin)
-        check_static_anchor(anchor)
-        if variant not in CLS_VARIANTS:
-            raise ValueError(f'variant must be one of {CLS_VARIANTS}, '
-                             f'got {variant!r}')
-        if reduction not in REDUCTIONS:
-            raise ValueError(f'reduction must be one of {REDUCTIONS}, '
-                             f'got {reduction!r}')
+        check_cls_options(gamma, margin, variant, anchor, reduction)
         if not isinstance(warmup_epochs, int) or warmup_epochs < 0:
             raise ValueError('warmup_epochs must be an int >= 0, got '
                              f'{warmup_epochs!r}')
