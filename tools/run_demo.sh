@@ -29,5 +29,7 @@ cat <<MSG
    log         $(ls -t "$WORK_DIR"/*/*.log | head -n 1)
    checkpoint  $CKPT
    predictions $WORK_DIR/test/results.pkl
-   plots       $WORK_DIR/loss_curves.png$(ls "$WORK_DIR"/test/*.png 2>/dev/null | sed 's/^/ /' | tr -d '\n')
+   plots       $WORK_DIR/loss_curves.png (losses)
+               $(ls -d "$WORK_DIR"/test/*/bbox_lrp_plots | tail -n 1) (LRP against the score threshold, per class)
+   thresholds  $(ls "$WORK_DIR"/test/*/bbox_lrp_thresholds.json | tail -n 1) (LRP-optimal score per class)
 MSG

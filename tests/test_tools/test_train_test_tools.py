@@ -25,7 +25,8 @@ def data_options(root) -> list:
         f'train_dataloader.dataset.data_root={root}/',
         f'val_dataloader.dataset.data_root={root}/',
         f'test_dataloader.dataset.data_root={root}/',
-        f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}',
+        *(f'{split}_evaluator.{i}.ann_file={ann}'
+          for split in ('val', 'test') for i in (0, 1)),
         *(f'{split}_dataloader.{key}'
           for split in ('train', 'val', 'test')
           for key in ('num_workers=0', 'persistent_workers=False')),
@@ -79,8 +80,9 @@ def test_train_resume_and_test(tmp_path, tiny_digits):
         str(tmp_path / 'test'), '--out',
         str(out_pkl), '--cfg-options', *data_options(tiny_digits)
     ])
-    match = re.search(r'coco/bbox_mAP_50: ([0-9.]+)', log)
-    assert match and 0.0 <= float(match.group(1)) <= 1.0, log[-3000:]
+    for key in ('coco/bbox_mAP_50', 'lrp/bbox_oLRP'):
+        match = re.search(key + r': ([0-9.]+)', log)
+        assert match and 0.0 <= float(match.group(1)) <= 1.0, log[-3000:]
     assert out_pkl.stat().st_size > 0
 
 

@@ -53,5 +53,27 @@ test_dataloader = dict(
         data_prefix=dict(img='JPEGImages/'),
         test_mode=True,
         pipeline=test_pipeline))
-val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
-test_evaluator = dict(ann_file=data_root + 'annotations/test.json')
+# COCO AP and optimal LRP side by side (LRPMetric is mmrank's).
+val_evaluator = [
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'annotations/val.json',
+        metric='bbox'),
+    dict(
+        type='LRPMetric',
+        ann_file=data_root + 'annotations/val.json',
+        metric='bbox')
+]
+test_evaluator = [
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'annotations/test.json',
+        metric='bbox',
+        classwise=True),
+    dict(
+        type='LRPMetric',
+        ann_file=data_root + 'annotations/test.json',
+        metric='bbox',
+        classwise=True,
+        save_plots=True)
+]

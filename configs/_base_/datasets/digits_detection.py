@@ -45,5 +45,27 @@ val_dataloader = dict(
         data_prefix=dict(img='val/'),
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
-test_evaluator = val_evaluator
+# COCO AP and optimal LRP side by side (LRPMetric is mmrank's).
+val_evaluator = [
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'annotations/val.json',
+        metric='bbox'),
+    dict(
+        type='LRPMetric',
+        ann_file=data_root + 'annotations/val.json',
+        metric='bbox')
+]
+test_evaluator = [
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'annotations/val.json',
+        metric='bbox',
+        classwise=True),
+    dict(
+        type='LRPMetric',
+        ann_file=data_root + 'annotations/val.json',
+        metric='bbox',
+        classwise=True,
+        save_plots=True)
+]
