@@ -5,7 +5,7 @@
 #   bash tools/run_demo.sh [CONFIG] [train.py args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CONFIG=${1:-configs/alrp_loss/retinanet_r18_fpn_alrp_sb_digits.py}
+CONFIG=${1:-configs/alrp_loss/alrp-loss_retinanet_r18_fpn_digits.py}
 WORK_DIR=${WORK_DIR:-work_dirs/$(basename "${CONFIG%.py}")}
 
 bash tools/install_deps.sh
