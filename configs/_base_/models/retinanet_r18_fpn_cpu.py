@@ -1,0 +1,15 @@
+# RetinaNet (focal loss) with a narrow ResNet-18 FPN trained from scratch, and
+# the CPU demo schedule; no dataset (combine with one of _base_/datasets and
+# set bbox_head.num_classes).
+_base_ = [
+    'mmdet::_base_/models/retinanet_r50_fpn.py',
+    '../schedules/cpu_adamw_6e.py', './r18_fpn_narrow.py'
+]
+
+model = dict(
+    _base_.r18_fpn_narrow,
+    bbox_head=dict(
+        in_channels=64,
+        feat_channels=64,
+        stacked_convs=2,
+        anchor_generator=dict(octave_base_scale=3)))

@@ -1,0 +1,9 @@
+# Faster R-CNN R-18 with aLRP Loss (RPN and RoI head) on the BCCD blood-cell
+# set (CPU demo).
+_base_ = [
+    './_base_/alrp-loss_faster-rcnn_r18_fpn_cpu.py',
+    '../_base_/datasets/bccd_detection.py'
+]
+custom_imports = dict(imports=['mmrank'], allow_failed_imports=False)
+
+model = dict(roi_head=dict(bbox_head=dict(num_classes=3)))

@@ -1,0 +1,6 @@
+# aLRP paper, Table 6: aLRPLoss500 X-101 64x4d (published 44.5 / 44.6 AP).
+_base_ = [
+    './_base_/alrp-loss_retinanet_x101-64x4d_fpn_atss.py',
+    './_base_/coco512_ssd-aug_100e.py'
+]
+custom_imports = dict(imports=['mmrank'], allow_failed_imports=False)

@@ -1,0 +1,9 @@
+# Faster R-CNN R-18 with cross-entropy + L1 on the MNIST digits set (CPU
+# baseline).
+_base_ = [
+    '../_base_/models/faster-rcnn_r18_fpn_cpu.py',
+    '../_base_/datasets/digits_detection.py'
+]
+custom_imports = dict(imports=['mmrank'], allow_failed_imports=False)
+
+model = dict(roi_head=dict(bbox_head=dict(num_classes=10)))
