@@ -17,7 +17,7 @@ CONFIGS = sorted(
 TINY = {
     'ap': 'tiny/mlp_1xb16-5e_mnist5k-0-vs-rest_uniloss-ap.py',
     'accuracy': 'tiny/resnet20_1xb64-15e_cifar10-npz-2k_uniloss.py',
-    'pckh': 'tiny/td-hm_res18_1xb16-30e_coco-mini-128x96_uniloss-pckh.py',
+    'pckh': 'tiny/td-hm_mobilenetv2-0.5_coco-mini-128x96_uniloss-pckh.py',
 }
 
 
@@ -87,7 +87,7 @@ def real_batch(name, indices):
 
 @pytest.mark.parametrize('name, indices, steps, optim', [
     ('ap', range(0, 4000, 50), 15, dict(type='SGD', lr=0.05, momentum=0.9)),
-    ('accuracy', range(0, 2000, 100), 15,
+    ('accuracy', range(0, 2000, 250), 10,
      dict(type='SGD', lr=0.05, momentum=0.9)),
     ('pckh', range(4), 8, dict(type='Adam', lr=2e-5)),
 ])

@@ -77,21 +77,15 @@ class _UniLossBase(nn.Module):
         return f'{self.anchor_cfg}, loss_weight={self.loss_weight}'
 
 
-@register('mmpretrain')
-class UniLossAccuracy(_UniLossBase):
-    """UniLoss for multi-class accuracy (Sec. 4.1).
+class _ClsUniLoss(_UniLossBase):
+    """mmpretrain's classification-loss call signature around a batch loss.
 
-    Args:
-        num_compared: Compare each target only with its ``num_compared``
-            highest-scoring other classes (20 on CIFAR-100 in the paper);
-            None compares all.
-        **kwargs: Anchor settings and ``loss_weight`` (see
-            :class:`_UniLossBase`).
+    Subclasses implement :meth:`batch_loss`.
     """
 
-    def __init__(self, num_compared: Optional[int] = None, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.num_compared = num_compared
+    def batch_loss(self, cls_score: Tensor, label: Tensor) -> Tensor:
+        """``1 - g~`` of the batch."""
+        raise NotImplementedError
 
     def forward(self,
                 cls_score: Tensor,
@@ -114,47 +108,46 @@ class UniLossAccuracy(_UniLossBase):
             ``loss_weight * (1 - g~)``.
         """
         if weight is not None:
-            raise ValueError('UniLossAccuracy does not take per-sample '
-                             'weight: the loss is one batch-level term')
-        labels = hard_labels(label, cls_score.shape[1])
-        return self.loss_weight * uniloss_accuracy(
-            cls_score, labels, self.num_compared, self.anchor_cfg)
+            raise ValueError(f'{type(self).__name__} does not take '
+                             'per-sample weight: the loss is one batch-level '
+                             'term')
+        return self.loss_weight * self.batch_loss(cls_score, label)
 
 
 @register('mmpretrain')
-class UniLossBinaryAP(_UniLossBase):
+class UniLossAccuracy(_ClsUniLoss):
+    """UniLoss for multi-class accuracy (Sec. 4.1).
+
+    Args:
+        num_compared: Compare each target only with its ``num_compared``
+            highest-scoring other classes (20 on CIFAR-100 in the paper);
+            None compares all.
+        **kwargs: Anchor settings and ``loss_weight`` (see
+            :class:`_UniLossBase`).
+    """
+
+    def __init__(self, num_compared: Optional[int] = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.num_compared = num_compared
+
+    def batch_loss(self, cls_score: Tensor, label: Tensor) -> Tensor:
+        labels = hard_labels(label, cls_score.shape[1])
+        return uniloss_accuracy(cls_score, labels, self.num_compared,
+                                self.anchor_cfg)
+
+
+@register('mmpretrain')
+class UniLossBinaryAP(_ClsUniLoss):
     """UniLoss for the average precision of a binary classifier (Sec. 4.2).
 
     The head may output one score per sample (``num_classes=1``) or two
     class scores (``num_classes=2``, as for a cross-entropy baseline); the
-    ranking score is then ``s_1 - s_0``. Class 1 is the positive class.
-    A batch without positives (or without negatives) gives a zero loss with
-    zero gradient.
+    ranking score is then ``s_1 - s_0``. Class 1 is the positive class and
+    labels are ``(N,)`` 0/1 or one-hot ``(N, 2)``. A batch without
+    positives (or without negatives) gives a zero loss with zero gradient.
     """
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
-        """Compute the loss (mmpretrain ``CrossEntropyLoss`` signature).
-
-        Args:
-            cls_score: Scores ``(N, 1)`` or ``(N, 2)``.
-            label: ``(N,)`` 0/1 labels or one-hot ``(N, 2)``.
-            weight: Must be None: the loss has no per-sample terms.
-            avg_factor: Ignored.
-            reduction_override: Ignored.
-            **kwargs: Ignored.
-
-        Returns:
-            ``loss_weight * (1 - g~)``.
-        """
-        if weight is not None:
-            raise ValueError('UniLossBinaryAP does not take per-sample '
-                             'weight: the loss is one batch-level term')
+    def batch_loss(self, cls_score: Tensor, label: Tensor) -> Tensor:
         if cls_score.dim() != 2 or cls_score.shape[1] not in (1, 2):
             raise ValueError('cls_score must be (N, 1) or (N, 2), got shape '
                              f'{tuple(cls_score.shape)}')
@@ -163,8 +156,8 @@ class UniLossBinaryAP(_UniLossBase):
             scores = cls_score[:, 1] - cls_score[:, 0]
         else:
             scores = cls_score[:, 0]
-        return self.loss_weight * uniloss_average_precision(
-            scores, labels.long(), self.anchor_cfg)
+        return uniloss_average_precision(scores, labels.long(),
+                                         self.anchor_cfg)
 
 
 def gaussian_threshold(radius: float, sigma: float) -> float:
