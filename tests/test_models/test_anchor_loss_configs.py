@@ -47,12 +47,12 @@ def test_config_parses_and_builds_loss(path):
         assert cfg.train_cfg.max_epochs == 200
 
 
-@pytest.mark.parametrize('name', [
-    'resnet110_1xb128-200e_cifar100_anchor-g0.5-warmup5.py',
-    'resnet50_8xb32_in1k_anchor-g0.5.py',
-    'tiny/resnet20_cifar10-npz-1k_focal-g2.py',
+@pytest.mark.parametrize('name, shape', [
+    ('resnet110_1xb128-200e_cifar100_anchor-g0.5-warmup5.py', (3, 32, 32)),
+    ('tiny/resnet20_cifar10-npz-1k_focal-g2.py', (3, 32, 32)),
+    ('tiny/mlp_1xb16-5e_mnist5k_anchor-g0.5.py', (1, 28, 28)),
 ])
-def test_classifier_loss_step(name):
+def test_classifier_loss_step(name, shape):
     """One loss evaluation and backward pass on a random batch."""
     from mmpretrain.structures import DataSample
     cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
@@ -62,17 +62,22 @@ def test_classifier_loss_step(name):
     num_classes = cfg.model.head.num_classes
     samples = [DataSample().set_gt_label(i * 7 % num_classes)
                for i in range(2)]
-    losses = model.loss(torch.randn(2, 3, 32, 32), samples)
+    losses = model.loss(torch.randn(2, *shape), samples)
     assert torch.isfinite(losses['loss'])
     losses['loss'].backward()
 
 
-def test_two_stack_hourglass_builds():
-    cfg = Config.fromfile(
-        osp.join(CONFIG_DIR,
-                 'td-hm_hourglass52-2stack_8xb64-210e_mpii-256x256_'
-                 'anchor-g2.py'))
+@pytest.mark.parametrize('name', [
+    'resnet50_8xb32_in1k_anchor-g0.5.py',
+    'td-hm_hourglass52-2stack_8xb64-210e_mpii-256x256_anchor-g2.py',
+])
+def test_large_models_build(name):
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
     model = registry(cfg).build(cfg.model)
-    assert model.backbone.num_stacks == 2
-    assert model.head.num_stages == 2
-    assert isinstance(model.head.loss_module, AnchorHeatmapLoss)
+    if 'hourglass' in name:
+        assert model.backbone.num_stacks == 2
+        assert model.head.num_stages == 2
+        assert isinstance(model.head.loss_module, AnchorHeatmapLoss)
+    else:
+        assert model.backbone.depth == 50
+        assert isinstance(model.head.loss_module, AnchorLoss)
