@@ -42,9 +42,10 @@ forward pass only needs the sums ``sum u``, ``sum u^2``, ``sum_B u`` and the
 histograms.
 
 The gradient flows through the relaxed binaries only (anchors and their
-values are constants) and is the exact gradient of ``-g~`` (autograd, with
-the random anchors' hand-written backward checked against finite
-differences in the tests).
+values are constants) and is the exact gradient of ``-g~``: autograd from
+the squared distances on, and one hand-written backward from the distances
+to the comparisons (``d||u - a||^2 / du = 2 (u - a)``), checked against a
+dense ``t x l`` implementation and finite differences in the tests.
 """
 from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
@@ -208,67 +209,54 @@ def _generator(device: torch.device, seed: int) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
 
 
-class _RandomAnchorDots(torch.autograd.Function):
-    """``S_i = sum_b a_ib w_b`` and ``g(a_i)`` for ``num`` random anchors.
+def random_anchors(u: Tensor, metric: 'ComparisonMetric', num: int,
+                   seed: int) -> Tuple[Tensor, Tensor]:
+    """``T_i = sum_b a_ib (1 - 2 u_b)`` and ``g(a_i)`` of random anchors.
 
     Each plane of up to 16 anchors is drawn from a generator seeded with
-    ``seed``, reduced (a weighted histogram of the word values, whose bitwise
-    sums give ``S``) and freed; the backward pass draws the planes again
-    from the same seed and gathers ``sum_i grad_i a_ib`` from a table with
-    one entry per word value. Time ``O(l)`` per plane, memory ``O(l)``
-    whatever ``num``.
-    """
-
-    @staticmethod
-    def forward(ctx, weights: Tensor, metric: 'ComparisonMetric', num: int,
-                seed: int) -> Tuple[Tensor, Tensor]:
-        generator = _generator(weights.device, seed)
-        dots, values = [], []
-        for _, num_bits in _planes(num):
-            words = metric.random_words(num_bits, generator)
-            values.append(metric.random_values(words, num_bits))
-            hist = torch.bincount(
-                words.reshape(-1), weights=weights.reshape(-1),
-                minlength=2**num_bits).to(weights.dtype)
-            dots.append(_bit_sums(hist, num_bits))
-            del words  # one plane at a time
-        ctx.save_for_backward(metric.invalid)
-        ctx.shape, ctx.num, ctx.seed = weights.shape, num, seed
-        values = torch.cat(values).to(weights.dtype)
-        ctx.mark_non_differentiable(values)
-        return torch.cat(dots), values
-
-    @staticmethod
-    def backward(ctx, grad: Tensor, _) -> Tuple[Optional[Tensor], None,
-                                                None, None]:
-        (invalid, ) = ctx.saved_tensors
-        generator = _generator(grad.device, ctx.seed)
-        grad_w = None
-        for start, num_bits in _planes(ctx.num):
-            words = draw_words(ctx.shape, invalid, num_bits, generator)
-            lut = _bit_table_dot(grad[start:start + num_bits], num_bits)
-            part = lut.index_select(0, words.reshape(-1))
-            del words
-            grad_w = part if grad_w is None else grad_w.add_(part)
-        return grad_w.view(ctx.shape), None, None, None
-
-
-def random_anchor_dots(weights: Tensor, metric: 'ComparisonMetric',
-                       num: int) -> Tuple[Tensor, Tensor]:
-    """``(S, values)`` of ``num >= 1`` uniformly random anchors ``a_i``.
+    ``seed``, reduced (histograms of the word values, whose bitwise sums
+    give ``T``) and freed, so time is ``O(l)`` per plane and memory ``O(l)``
+    whatever ``num``. Then ``||u - a_i||^2 = sum u^2 + T_i``.
 
     Args:
-        weights: ``(rows, cols)`` float tensor ``w``.
+        u: ``(rows, cols)`` relaxed binaries (0 on invalid entries).
         metric: Draws the anchors (``random_words``) and gives their values.
-        num: Number of random anchors.
+        num: Number of random anchors (>= 1).
+        seed: Seed of the anchors' generator.
 
     Returns:
-        ``S_i = sum_b a_ib w_b`` (differentiable in ``w``) and ``g(a_i)``,
-        both of shape ``(num,)``. The anchors come from a seed drawn from
-        torch's global generator.
+        ``T`` and the values, both of shape ``(num,)``; no gradient.
     """
-    seed = int(torch.randint(0, 2**62, ()))
-    return _RandomAnchorDots.apply(weights, metric, num, seed)
+    generator = _generator(u.device, seed)
+    flat = u.reshape(-1)
+    dots, values = [], []
+    for _, num_bits in _planes(num):
+        words = metric.random_words(num_bits, generator).reshape(-1)
+        values.append(metric.random_values(words.view(u.shape), num_bits))
+        size = 2**num_bits
+        hist = (torch.bincount(words, minlength=size).to(u.dtype) -
+                2 * torch.bincount(words, weights=flat, minlength=size).to(
+                    u.dtype))
+        dots.append(_bit_sums(hist, num_bits))
+        del words  # one plane at a time
+    return torch.cat(dots), torch.cat(values).to(u.dtype)
+
+
+def add_random_anchor_sum(out: Tensor, coef: Tensor,
+                          invalid: Optional[Tensor], seed: int) -> None:
+    """Add ``sum_i coef_i a_i`` over the random anchors drawn from ``seed``
+    to ``out`` in place.
+
+    The planes are drawn again in the order of :func:`random_anchors`; each
+    contributes a gather from a table with one entry per word value.
+    """
+    generator = _generator(coef.device, seed)
+    flat = out.view(-1)
+    for start, num_bits in _planes(len(coef)):
+        words = draw_words(out.shape, invalid, num_bits, generator)
+        lut = _bit_table_dot(coef[start:start + num_bits], num_bits)
+        flat.add_(lut.index_select(0, words.view(-1)))
+        del words
 
 
 def _and_rows(words: Tensor) -> Tensor:
@@ -477,6 +465,81 @@ class RowAllMetric(ComparisonMetric):
             packed_full_rows(words, self.valid, num_bits))
 
 
+def _flip_grad(grad_u: Tensor, base: Tensor, flips: FlipAnchors,
+               grad: Tensor) -> None:
+    """Add the flipped bits' terms ``-2 (1 - 2 base_b) grad_i`` in place."""
+    if flips.num:
+        sign = 1 - 2 * base.reshape(-1)[flips.index].to(grad.dtype)
+        grad_u.reshape(-1).index_add_(0, flips.index,
+                                      -2 * sign * grad[flips.anchor])
+
+
+class _AnchorSqDists(torch.autograd.Function):
+    """Squared distances from ``u = sigmoid(scale * c)`` to every anchor.
+
+    Anchors, in order: the ground truth ``G`` (every valid bit 1), the
+    current configuration ``B``, the good anchors (bits of ``G`` flipped),
+    the nearby anchors (bits of ``B`` flipped) and the random anchors. The
+    forward pass needs ``sum u``, ``sum u^2``, ``sum_B u``, the flipped
+    entries and the random anchors' histograms. Since
+    ``d||u - a||^2 / du = 2 (u - a)``, the backward pass is
+    ``2 u sum_i g_i - 2 (g_G + sum_good g_i) - 2 (g_B + sum_nearby g_i) B
+    - 2 sum_random g_i a_i`` plus the flipped bits' terms, times
+    ``scale u (1 - u)``: a few passes over ``l``, the random anchors drawn
+    again from their seed. On invalid entries ``u = 0``, so their gradient
+    is 0 and ``G`` may be taken as all ones there.
+    """
+
+    @staticmethod
+    def forward(ctx, comparisons: Tensor, metric: 'ComparisonMetric',
+                current: Configuration, good: FlipAnchors,
+                nearby: FlipAnchors, num_random: int, seed: int,
+                scale: float) -> Tuple[Tensor, Tensor]:
+        u = torch.sigmoid(comparisons if scale == 1 else comparisons * scale)
+        flat = u.reshape(-1)
+        sum_u, sum_sq = flat.sum(), flat.dot(flat)
+        current_float = current.bits.to(u.dtype)
+        sum_current = flat.dot(current_float.reshape(-1))
+        truth = metric.ground_truth()
+        sq_truth = truth.row_counts.sum() - 2 * sum_u + sum_sq
+        sq_current = current.row_counts.sum() - 2 * sum_current + sum_sq
+        sq_dists = [
+            sq_truth[None], sq_current[None],
+            flip_sq_dists(u, truth.bits, sq_truth, good),
+            flip_sq_dists(u, current.bits, sq_current, nearby)
+        ]
+        values = u.new_zeros(0)
+        if num_random:
+            dots, values = random_anchors(u, metric, num_random, seed)
+            sq_dists.append(sum_sq + dots)
+        ctx.save_for_backward(u, current_float, truth.bits, metric.invalid)
+        ctx.flips = (good, nearby)
+        ctx.num_random, ctx.seed, ctx.scale = num_random, seed, scale
+        ctx.mark_non_differentiable(values)
+        return torch.cat(sq_dists), values
+
+    @staticmethod
+    def backward(ctx, grad: Tensor, _) -> tuple:
+        u, current, truth, invalid = ctx.saved_tensors
+        good, nearby = ctx.flips
+        grad_good = grad[2:2 + good.num]
+        grad_nearby = grad[2 + good.num:2 + good.num + nearby.num]
+        grad_truth = grad[0] + grad_good.sum()
+        grad_current = grad[1] + grad_nearby.sum()
+        grad_u = torch.addcmul(-2 * grad_truth, u, 2 * grad.sum())
+        grad_u.addcmul_(current, -2 * grad_current)
+        if ctx.num_random:
+            grad_random = grad[2 + good.num + nearby.num:]
+            add_random_anchor_sum(grad_u, -2 * grad_random, invalid,
+                                  ctx.seed)
+        _flip_grad(grad_u, truth, good, grad_good)
+        _flip_grad(grad_u, current, nearby, grad_nearby)
+        grad_u.mul_(u.addcmul(u, u, value=-1))
+        if ctx.scale != 1:
+            grad_u.mul_(ctx.scale)
+        return grad_u, None, None, None, None, None, None, None
+
+
 def uniloss(metric: ComparisonMetric, cfg: AnchorConfig) -> Tensor:
     """UniLoss ``1 - g~(sigmoid(scale * f(s)))`` (Eqs. 3-4).
 
@@ -487,32 +550,22 @@ def uniloss(metric: ComparisonMetric, cfg: AnchorConfig) -> Tensor:
     Returns:
         Scalar loss; its gradient flows through the relaxed binaries only.
     """
-    comparisons = metric.comparisons
-    u = torch.sigmoid(comparisons if cfg.scale == 1 else cfg.scale *
-                      comparisons)
-    flat = u.reshape(-1)
-    sum_u, sum_sq = flat.sum(), flat.dot(flat)
     truth, current = metric.ground_truth(), metric.binarise()
-    sum_current = flat.dot(current.bits.reshape(-1).to(u.dtype))
-    sq_truth = truth.row_counts.sum() - 2 * sum_u + sum_sq
-    sq_current = current.row_counts.sum() - 2 * sum_current + sum_sq
-    values, sq_dists = [], []
-    if cfg.include_bases:
-        for base, sq_base in ((truth, sq_truth), (current, sq_current)):
-            values.append(metric.value(base.row_counts[None],
-                                       base.col_counts[None]))
-            sq_dists.append(sq_base[None])
-    for base, sq_base, flips in (
-        (truth, sq_truth, metric.good_flips(cfg.num_good)),
-        (current, sq_current, metric.nearby_flips(current, cfg.num_nearby)),
-    ):
+    good = metric.good_flips(cfg.num_good)
+    nearby = metric.nearby_flips(current, cfg.num_nearby)
+    seed = int(torch.randint(0, 2**62, ()))
+    sq_dists, random_values = _AnchorSqDists.apply(metric.comparisons,
+                                                   metric, current, good,
+                                                   nearby, cfg.num_random,
+                                                   seed, cfg.scale)
+    values = [
+        metric.value(truth.row_counts[None], truth.col_counts[None]),
+        metric.value(current.row_counts[None], current.col_counts[None])
+    ]
+    for base, flips in ((truth, good), (current, nearby)):
         if flips.num:
             values.append(metric.flip_values(base, flips))
-            sq_dists.append(flip_sq_dists(u, base.bits, sq_base, flips))
-    if cfg.num_random:
-        dots, rand_values = random_anchor_dots(1 - 2 * u, metric,
-                                               cfg.num_random)
-        values.append(rand_values)
-        sq_dists.append(sum_sq + dots)
-    values = torch.cat([v.to(u.dtype) for v in values])
-    return 1 - idw_interpolate(values, torch.cat(sq_dists), cfg.eps)
+    values = torch.cat([v.to(sq_dists.dtype)
+                        for v in values] + [random_values])
+    start = 0 if cfg.include_bases else 2
+    return 1 - idw_interpolate(values[start:], sq_dists[start:], cfg.eps)

@@ -148,11 +148,44 @@ class PCKhMetric(RowAllMetric):
         self.row_start = torch.searchsorted(
             self.heat_of_row,
             torch.arange(self.num_heatmaps + 1, device=heat.device))
-        # non-negative pixels at +inf give -inf comparisons (invalid)
-        opponents = heatmaps.masked_fill(~negative, float('inf'))
+        # c = s_p + (-s_n); non-negative pixels at -inf give -inf (invalid)
+        opponents = heatmaps.neg().masked_fill(~negative, float('-inf'))
         super().__init__(
-            heatmaps[heat, pixel][:, None] -
+            heatmaps[heat, pixel][:, None] +
             opponents.index_select(0, heat), negative.index_select(0, heat))
+        self._heat, self._pixel = heat, pixel
+        self._scores = heatmaps.detach()
+        self._positive = positive & usable[:, None]
+        self._negative = negative & usable[:, None]
+
+    def ground_truth(self) -> Configuration:
+        """All valid bits 1; counts from the per-heatmap pixel counts."""
+        if self._truth is None:
+            per_map = self._positive.sum(1).double()
+            cols = per_map[None] @ self._negative.double()
+            self._truth = Configuration(
+                self.truth_bits,
+                self._negative.sum(1)[self._heat],
+                cols[0].round().long())
+        return self._truth
+
+    def binarise(self) -> Configuration:
+        """Current binaries; their counts come from sorting each heatmap's
+        negative (positive) scores, not from passes over the ``l`` bits."""
+        scores = self._scores
+        num_maps = scores.shape[0]
+        rank = torch.arange(len(self._heat), device=scores.device) - \
+            self.row_start[self.heat_of_row]
+        width = int(rank.max()) + 1
+        # the positives' scores of each heatmap, padded with -inf
+        pos = scores.new_full((num_maps, width), float('-inf'))
+        pos[self._heat, rank] = scores[self._heat, self._pixel]
+        negatives = scores.masked_fill(~self._negative, float('inf'))
+        below = torch.searchsorted(negatives.sort(1)[0], pos)
+        at_most = torch.searchsorted(pos.sort(1)[0], scores, right=True)
+        above = (width - at_most) * self._negative
+        return Configuration(self.comparisons.detach() > 0,
+                             below[self._heat, rank], above.sum(0))
 
     def correct_heatmaps(self, full: Tensor) -> Tensor:
         """``(t, heatmaps)`` bool: the heatmap has an all-ones row."""
