@@ -26,7 +26,8 @@ def average_ranks(values: Tensor) -> Tensor:
         float64 tensor of the same length.
     """
     if values.dim() != 1:
-        raise ValueError(f'values must be 1-D, got shape {tuple(values.shape)}')
+        raise ValueError(
+            f'values must be 1-D, got shape {tuple(values.shape)}')
     sorted_values, order = torch.sort(values)
     _, inverse, counts = torch.unique_consecutive(
         sorted_values, return_inverse=True, return_counts=True)

@@ -69,7 +69,7 @@ def ranking_targets(labels: Tensor, label_weights: Optional[Tensor],
     for all classes of a background prior, -1 for all classes of an ignored
     prior (``label_weights == 0``).
     """
-    targets = labels.new_zeros(labels.size(0), num_classes)
+    targets = labels.new_zeros(labels.size(0), num_classes, dtype=torch.int8)
     pos_inds = positive_indices(labels, label_weights, num_classes)
     targets[pos_inds, labels[pos_inds]] = 1
     if label_weights is not None:
