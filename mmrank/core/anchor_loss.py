@@ -162,7 +162,7 @@ def classification_anchors(probs: Tensor, onehot: Tensor,
     probs = probs.detach()
     target_prob = probs.masked_select(onehot).unsqueeze(1)
     background_max = probs.masked_fill(onehot, -1.).amax(1, keepdim=True)
-    # With a single class there is no background: no target modulation.
+    # With a single class there is no background score: 0 stands in.
     background_max = background_max.clamp(min=0.)
     return ((target_prob - margin).clamp(0., 1.),
             (background_max + margin).clamp(0., 1.))
@@ -173,14 +173,17 @@ def reduce_loss(loss: Tensor, reduction: str,
     """Reduce per-sample losses as mmengine-style losses do.
 
     Args:
-        loss: Per-sample losses ``(N,)``.
+        loss: Per-sample (or per-element) losses, flattened.
         reduction: ``'none'``, ``'mean'`` or ``'sum'``.
         avg_factor: If given with ``'mean'``, the sum is divided by it.
+
+    Returns:
+        The reduced loss; zero for an empty batch.
     """
     if reduction == 'none':
         return loss
-    if reduction == 'sum':
-        return loss.sum()
+    if reduction == 'sum' or loss.numel() == 0:
+        return loss.sum()  # an empty batch has zero loss, not NaN
     if avg_factor is None:
         return loss.mean()
     if avg_factor <= 0:
@@ -354,9 +357,7 @@ def anchor_heatmap_loss(output: Tensor,
     modulated = -log_not_q * modulating_factor(probs, anchors, False, gamma)
     loss = torch.where((target == 0) & has_anchor, modulated, bce)
     # Multiplying a finite loss by a zero weight gives an exact zero.
-    loss = loss * weights
-    if reduction == 'mean':
-        loss = loss.mean()
-    elif reduction == 'sum':
-        loss = loss.sum()
+    loss = reduce_loss((loss * weights).flatten(), reduction, None)
+    if reduction == 'none':
+        loss = loss.view(x.shape)
     return loss.to(output.dtype)

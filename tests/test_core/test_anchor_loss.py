@@ -203,6 +203,17 @@ def test_cls_extreme_logits_finite_and_correct():
                                           variant=variant)).all()
 
 
+def test_empty_batches_give_zero_loss():
+    logits = torch.zeros(0, 4, requires_grad=True)
+    loss = anchor_loss(logits, torch.zeros(0, dtype=torch.long))
+    assert loss.item() == 0
+    loss.backward()
+    heatmaps = torch.zeros(0, 3, 4, 4, requires_grad=True)
+    loss = anchor_heatmap_loss(heatmaps, torch.zeros(0, 3, 4, 4))
+    assert loss.item() == 0
+    loss.backward()
+
+
 def test_cls_fp16():
     gen = torch.Generator().manual_seed(1)
     logits = (torch.randn(8, 10, generator=gen) * 20).half()
