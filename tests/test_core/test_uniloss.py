@@ -380,6 +380,28 @@ def test_idw_coincident_anchor_returns_its_value():
                            1e-12).item() == pytest.approx(expected)
 
 
+def test_saturated_float32_matches_float64():
+    """Near-binary relaxations (|c| about 12, 1 - u about 6e-6) keep their
+    distances in float32: no cancellation against l-sized sums."""
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.randint(10, (2000, ), generator=gen)
+    scores = torch.randn(2000, 10, generator=gen, dtype=torch.float64) * 0.1
+    scores[torch.arange(2000), labels] += 12.0
+    scores[:3, 0] += 30.0  # a few images wrong, so the metric is not 1
+    results = []
+    for dtype in (torch.float32, torch.float64):
+        s = scores.to(dtype).requires_grad_()
+        torch.manual_seed(0)
+        loss = uniloss_accuracy(s, labels)
+        loss.backward()
+        results.append((loss.double(), s.grad.double()))
+    torch.testing.assert_close(results[0][0], results[1][0], rtol=1e-4,
+                               atol=0)
+    torch.testing.assert_close(results[0][1], results[1][1], rtol=5e-3,
+                               atol=1e-12)
+    assert results[1][1].abs().max() > 0
+
+
 def test_loss_decreases_on_fixed_batch():
     torch.manual_seed(0)
     scores = torch.randn(32, 6, requires_grad=True)

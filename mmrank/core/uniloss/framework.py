@@ -35,11 +35,12 @@ materialised as a ``t x l`` matrix:
   that only ask whether a row is all ones, from a bitwise AND over a prefix
   of each row (a full row is checked only when its prefix is all ones).
 
-The squared distances to the two base configurations are expanded as
-``||u - G||^2 = |G| - 2 sum_G u + sum u^2`` (the ground truth ``G`` is every
-valid comparison won) and likewise for the current configuration, so the
-forward pass only needs the sums ``sum u``, ``sum u^2``, ``sum_B u`` and the
-histograms.
+The squared distances to the two base configurations are sums over ``l``
+computed without cancellation (``||u - G||^2 = sum_valid (1 - u)^2`` for the
+ground truth ``G``, every valid comparison won, and
+``||u - B||^2 = sum min(u, 1 - u)^2`` for the current configuration ``B``),
+with ``1 - u = sigmoid(-scale c)`` evaluated directly so that saturated
+comparisons keep their precision in float32.
 
 The gradient flows through the relaxed binaries only (anchors and their
 values are constants) and is the exact gradient of ``-g~``: autograd from
@@ -480,13 +481,14 @@ class _AnchorSqDists(torch.autograd.Function):
     Anchors, in order: the ground truth ``G`` (every valid bit 1), the
     current configuration ``B``, the good anchors (bits of ``G`` flipped),
     the nearby anchors (bits of ``B`` flipped) and the random anchors. The
-    forward pass needs ``sum u``, ``sum u^2``, ``sum_B u``, the flipped
-    entries and the random anchors' histograms. Since
+    base distances are summed directly, without cancellation:
+    ``||u - G||^2 = sum_valid sigmoid(-scale c)^2`` and
+    ``||u - B||^2 = sum sigmoid(-scale |c|)^2``. Since
     ``d||u - a||^2 / du = 2 (u - a)``, the backward pass is
-    ``2 u sum_i g_i - 2 (g_G + sum_good g_i) - 2 (g_B + sum_nearby g_i) B
-    - 2 sum_random g_i a_i`` plus the flipped bits' terms, times
-    ``scale u (1 - u)``: a few passes over ``l``, the random anchors drawn
-    again from their seed. On invalid entries ``u = 0``, so their gradient
+    ``2 (u - 1) (g_G + sum_good g_i) + 2 (u - B) (g_B + sum_nearby g_i)
+    + 2 sum_random g_i (u - a_i)`` plus the flipped bits' terms, times
+    ``scale u (1 - u)``, with ``u - 1 = -sigmoid(-scale c)``: a few passes
+    over ``l``, the random anchors drawn again from their seed. On invalid entries ``u = 0``, so their gradient
     is 0 and ``G`` may be taken as all ones there.
     """
 
@@ -495,14 +497,17 @@ class _AnchorSqDists(torch.autograd.Function):
                 current: Configuration, good: FlipAnchors,
                 nearby: FlipAnchors, num_random: int, seed: int,
                 scale: float) -> Tuple[Tensor, Tensor]:
-        u = torch.sigmoid(comparisons if scale == 1 else comparisons * scale)
-        flat = u.reshape(-1)
-        sum_u, sum_sq = flat.sum(), flat.dot(flat)
-        current_float = current.bits.to(u.dtype)
-        sum_current = flat.dot(current_float.reshape(-1))
+        scaled = comparisons if scale == 1 else comparisons * scale
+        u = torch.sigmoid(scaled)
+        rest = torch.sigmoid(-scaled)  # 1 - u, accurate near u = 1
+        del scaled
         truth = metric.ground_truth()
-        sq_truth = truth.row_counts.sum() - 2 * sum_u + sum_sq
-        sq_current = current.row_counts.sum() - 2 * sum_current + sum_sq
+        # invalid entries have rest = 1: one each in the sum
+        num_invalid = comparisons.numel() - truth.row_counts.sum()
+        sq_truth = rest.reshape(-1).dot(rest.reshape(-1)) - num_invalid
+        margin = torch.minimum(u, rest).reshape(-1)
+        sq_current = margin.dot(margin)
+        del margin
         sq_dists = [
             sq_truth[None], sq_current[None],
             flip_sq_dists(u, truth.bits, sq_truth, good),
@@ -511,8 +516,9 @@ class _AnchorSqDists(torch.autograd.Function):
         values = u.new_zeros(0)
         if num_random:
             dots, values = random_anchors(u, metric, num_random, seed)
-            sq_dists.append(sum_sq + dots)
-        ctx.save_for_backward(u, current_float, truth.bits, metric.invalid)
+            sq_dists.append(u.reshape(-1).dot(u.reshape(-1)) + dots)
+        ctx.save_for_backward(u, rest, current.bits, truth.bits,
+                              metric.invalid)
         ctx.flips = (good, nearby)
         ctx.num_random, ctx.seed, ctx.scale = num_random, seed, scale
         ctx.mark_non_differentiable(values)
@@ -520,21 +526,23 @@ class _AnchorSqDists(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor, _) -> tuple:
-        u, current, truth, invalid = ctx.saved_tensors
+        u, rest, current, truth, invalid = ctx.saved_tensors
         good, nearby = ctx.flips
         grad_good = grad[2:2 + good.num]
         grad_nearby = grad[2 + good.num:2 + good.num + nearby.num]
         grad_truth = grad[0] + grad_good.sum()
         grad_current = grad[1] + grad_nearby.sum()
-        grad_u = torch.addcmul(-2 * grad_truth, u, 2 * grad.sum())
-        grad_u.addcmul_(current, -2 * grad_current)
+        # 2 (u - a) g per anchor, with u - 1 = -rest (no cancellation)
+        grad_u = rest * (-2 * grad_truth)
+        grad_u.addcmul_(torch.where(current, -rest, u), 2 * grad_current)
         if ctx.num_random:
             grad_random = grad[2 + good.num + nearby.num:]
+            grad_u.addcmul_(u, 2 * grad_random.sum())
             add_random_anchor_sum(grad_u, -2 * grad_random, invalid,
                                   ctx.seed)
         _flip_grad(grad_u, truth, good, grad_good)
         _flip_grad(grad_u, current, nearby, grad_nearby)
-        grad_u.mul_(u.addcmul(u, u, value=-1))
+        grad_u.mul_(u).mul_(rest)
         if ctx.scale != 1:
             grad_u.mul_(ctx.scale)
         return grad_u, None, None, None, None, None, None, None
