@@ -23,15 +23,21 @@ def seeded(fn, seed=5):
     return fn()
 
 
-def test_linear_cls_head_with_uniloss_accuracy():
+def cls_head(num_classes, in_channels, loss):
+    """mmpretrain's LinearClsHead with the given loss config."""
     from mmpretrain.registry import MODELS
-    from mmpretrain.structures import DataSample
-    head = MODELS.build(
+    return MODELS.build(
         dict(
             type='LinearClsHead',
-            num_classes=5,
-            in_channels=8,
-            loss=dict(type='UniLossAccuracy', num_good=4, loss_weight=2.0)))
+            num_classes=num_classes,
+            in_channels=in_channels,
+            loss=loss))
+
+
+def test_linear_cls_head_with_uniloss_accuracy():
+    from mmpretrain.structures import DataSample
+    head = cls_head(
+        5, 8, dict(type='UniLossAccuracy', num_good=4, loss_weight=2.0))
     assert isinstance(head.loss_module, UniLossAccuracy)
     feats = (torch.randn(8, 8), )
     _, labels = cls_batch()
@@ -80,14 +86,8 @@ def test_uniloss_binary_ap_score_layouts():
 
 
 def test_uniloss_binary_ap_without_positives_in_head():
-    from mmpretrain.registry import MODELS
     from mmpretrain.structures import DataSample
-    head = MODELS.build(
-        dict(
-            type='LinearClsHead',
-            num_classes=2,
-            in_channels=4,
-            loss=dict(type='UniLossBinaryAP')))
+    head = cls_head(2, 4, dict(type='UniLossBinaryAP'))
     samples = [DataSample().set_gt_label(0) for _ in range(6)]
     loss = head.loss((torch.randn(6, 4), ), samples)['loss']
     loss.backward()
