@@ -50,7 +50,7 @@ def build_detector(name: str, seed: int = 0) -> nn.Module:
 
 def demo_batch(model: nn.Module,
                num_items: List[int],
-               size: int = 96,
+               size: int = 64,
                num_classes: int = 10) -> dict:
     """Random images with random boxes, through the data preprocessor."""
     packed = demo_mm_inputs(

@@ -303,3 +303,34 @@ def test_digits_configs_differ_from_focal_only_in_the_loss(name):
         if focal.get(key, '<absent>') != ranking.get(key, '<absent>')
     }
     assert {key for key in differ if not key.startswith(method)} == set()
+
+
+@pytest.mark.parametrize('name,size,batch,lr', [
+    ('alrp_loss/alrp-loss_retinanet_r50_fpn_atss_100e_coco512.py', 512, 8,
+     0.008),
+    ('alrp_loss/alrp-loss_retinanet_r101_fpn_atss_100e_coco800.py', 800, 4,
+     0.004),
+])
+def test_paper_recipe(name, size, batch, lr):
+    """SSD-style augmentation then a square resize; batch and lr."""
+    import numpy as np
+    from mmdet.structures.bbox import HorizontalBoxes
+    from mmengine.dataset import Compose
+    cfg = load_config(name)
+    assert (cfg.train_dataloader.batch_size, cfg.optim_wrapper.optimizer.lr,
+            cfg.train_cfg.max_epochs) == (batch, lr, 100)
+    assert cfg.param_scheduler[1].milestones == [75, 95]
+    transforms = Compose(cfg.train_dataloader.dataset.pipeline[2:])
+    rng = np.random.RandomState(0)
+    result = transforms(
+        dict(
+            img=rng.randint(0, 255, (300, 400, 3)).astype(np.uint8),
+            img_shape=(300, 400),
+            ori_shape=(300, 400),
+            gt_bboxes=HorizontalBoxes(
+                np.array([[10, 20, 200, 250]], dtype=np.float32)),
+            gt_bboxes_labels=np.array([3]),
+            gt_ignore_flags=np.array([False]),
+            img_id=0,
+            img_path='demo.png'))
+    assert result['inputs'].shape == (3, size, size)
