@@ -334,3 +334,15 @@ def test_paper_recipe(name, size, batch, lr):
             img_id=0,
             img_path='demo.png'))
     assert result['inputs'].shape == (3, size, size)
+
+
+def test_sigmoid_classifier_without_use_sigmoid_in_config():
+    """Configs may omit use_sigmoid: one logit per class, no background."""
+    cfg = load_config('alrp_loss/alrp-loss_faster-rcnn_r18_fpn_digits.py')
+    assert 'use_sigmoid' not in cfg.model.rpn_head.loss_cls
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    assert model.rpn_head.cls_out_channels == 1
+    cfg.model.rpn_head.loss_cls.use_sigmoid = False
+    with pytest.raises(ValueError, match='use_sigmoid'):
+        MODELS.build(cfg.model)

@@ -104,7 +104,8 @@ class RankingHeadMixin:
         # Dense heads size their classifier from ``loss_cls['use_sigmoid']``
         # (default False: a background logit); ranking losses are sigmoid.
         if isinstance(kwargs.get('loss_cls'), dict):
-            kwargs['loss_cls'] = dict(kwargs['loss_cls'], use_sigmoid=True)
+            kwargs['loss_cls'] = dict(kwargs['loss_cls'])
+            kwargs['loss_cls'].setdefault('use_sigmoid', True)
         super().__init__(*args, **kwargs)
         if not isinstance(self.loss_cls, (aLRPLoss, APLoss)):
             raise TypeError(
