@@ -24,7 +24,10 @@ def test_mnist_5k_splits_are_balanced_and_disjoint():
 
 
 def test_binarize_label_in_pipeline():
+    from mmengine.registry import init_default_scope
+
     from mmrank.datasets import MNIST5k
+    init_default_scope('mmpretrain')  # the transforms are mmpretrain's
     dataset = MNIST5k(
         test_mode=True,
         pipeline=[dict(type='BinarizeLabel', positive=3),

@@ -83,6 +83,11 @@ def test_uniloss_binary_ap_score_layouts():
                                                  cfg)))
     with pytest.raises(ValueError, match='cls_score'):
         module(torch.randn(10, 3), labels)
+    squashed = UniLossBinaryAP(num_random=5, squash_scores=True)
+    torch.testing.assert_close(
+        seeded(lambda: squashed(logits, labels)),
+        seeded(lambda: uniloss_average_precision(
+            (logits[:, 1] - logits[:, 0]).sigmoid(), labels, cfg)))
 
 
 def test_uniloss_binary_ap_without_positives_in_head():

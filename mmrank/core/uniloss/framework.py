@@ -488,8 +488,9 @@ class _AnchorSqDists(torch.autograd.Function):
     ``2 (u - 1) (g_G + sum_good g_i) + 2 (u - B) (g_B + sum_nearby g_i)
     + 2 sum_random g_i (u - a_i)`` plus the flipped bits' terms, times
     ``scale u (1 - u)``, with ``u - 1 = -sigmoid(-scale c)``: a few passes
-    over ``l``, the random anchors drawn again from their seed. On invalid entries ``u = 0``, so their gradient
-    is 0 and ``G`` may be taken as all ones there.
+    over ``l``, the random anchors drawn again from their seed. On invalid
+    entries ``u = 0``, so their gradient is 0 and ``G`` may be taken as all
+    ones there.
     """
 
     @staticmethod

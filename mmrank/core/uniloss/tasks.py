@@ -95,7 +95,8 @@ class AveragePrecisionMetric(ComparisonMetric):
             device=above.device).scatter_add_(1, above,
                                               torch.ones_like(above))
         conjugate = hist.flip(1).cumsum(1).flip(1)[:, 1:]
-        consistent = (below.sort(1, descending=True).values == conjugate).all(1)
+        ranked = below.sort(1, descending=True).values
+        consistent = (ranked == conjugate).all(1)
         ranks = torch.arange(
             1, num_pos + 1, device=above.device, dtype=self.comparisons.dtype)
         precision = ranks / (ranks + above.sort(1).values)
@@ -138,9 +139,10 @@ class PCKhMetric(RowAllMetric):
 
     def __init__(self, heatmaps: Tensor, positive: Tensor,
                  pixel_valid: Optional[Tensor] = None) -> None:
+        negative = ~positive
         if pixel_valid is not None:
             positive = positive & pixel_valid
-        negative = ~positive if pixel_valid is None else pixel_valid & ~positive
+            negative = negative & pixel_valid
         usable = positive.any(1) & negative.any(1)
         heat, pixel = (positive & usable[:, None]).nonzero(as_tuple=True)
         self.heat_of_row = torch.unique(heat, return_inverse=True)[1]

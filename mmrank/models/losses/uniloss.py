@@ -81,7 +81,24 @@ class _ClsUniLoss(_UniLossBase):
     """mmpretrain's classification-loss call signature around a batch loss.
 
     Subclasses implement :meth:`batch_loss`.
+
+    Args:
+        squash_scores: Compare ``sigmoid(s)`` instead of the raw scores
+            ``s``, as the authors' classification code does (the binaries,
+            hence the metric, are the same; the comparisons lie in
+            ``(-1, 1)``). Off by default: with logits of tens, as an
+            untrained MNIST MLP gives, ``sigmoid(s)`` saturates and the
+            loss has no gradient, while raw differences keep some.
+        **kwargs: Anchor settings and ``loss_weight``.
     """
+
+    def __init__(self, squash_scores: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.squash_scores = squash_scores
+
+    def squash(self, scores: Tensor) -> Tensor:
+        """``sigmoid(scores)`` if ``squash_scores``, else ``scores``."""
+        return scores.sigmoid() if self.squash_scores else scores
 
     def batch_loss(self, cls_score: Tensor, label: Tensor) -> Tensor:
         """``1 - g~`` of the batch."""
@@ -122,8 +139,8 @@ class UniLossAccuracy(_ClsUniLoss):
         num_compared: Compare each target only with its ``num_compared``
             highest-scoring other classes (20 on CIFAR-100 in the paper);
             None compares all.
-        **kwargs: Anchor settings and ``loss_weight`` (see
-            :class:`_UniLossBase`).
+        **kwargs: ``squash_scores``, anchor settings and ``loss_weight``
+            (see :class:`_ClsUniLoss`).
     """
 
     def __init__(self, num_compared: Optional[int] = None, **kwargs) -> None:
@@ -132,8 +149,9 @@ class UniLossAccuracy(_ClsUniLoss):
 
     def batch_loss(self, cls_score: Tensor, label: Tensor) -> Tensor:
         labels = hard_labels(label, cls_score.shape[1])
-        return uniloss_accuracy(cls_score, labels, self.num_compared,
-                                self.anchor_cfg)
+        return uniloss_accuracy(
+            self.squash(cls_score), labels, self.num_compared,
+            self.anchor_cfg)
 
 
 @register('mmpretrain')
@@ -156,8 +174,8 @@ class UniLossBinaryAP(_ClsUniLoss):
             scores = cls_score[:, 1] - cls_score[:, 0]
         else:
             scores = cls_score[:, 0]
-        return uniloss_average_precision(scores, labels.long(),
-                                         self.anchor_cfg)
+        return uniloss_average_precision(
+            self.squash(scores), labels.long(), self.anchor_cfg)
 
 
 def gaussian_threshold(radius: float, sigma: float) -> float:
