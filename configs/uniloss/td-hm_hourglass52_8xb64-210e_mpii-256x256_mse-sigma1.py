@@ -1,5 +1,8 @@
 # MSE baseline with Gaussian targets of sigma 1 (the sigma sweep of Table 1);
 # the codec is changed in the head's decoder and in the training targets.
+# Other sigmas without another file, e.g. 3:
+#   --cfg-options model.head.decoder.sigma=3 \
+#       train_dataloader.dataset.pipeline.5.encoder.sigma=3
 _base_ = ['./td-hm_hourglass52_8xb64-210e_mpii-256x256_mse-sigma2.py']
 
 codec = dict(
