@@ -23,6 +23,15 @@ HOST_REQUIREMENTS: Dict[str, str] = {
 }
 
 
+def host_available(host: str) -> bool:
+    """Whether the OpenMMLab package ``host`` can be imported."""
+    try:
+        importlib.import_module(host)
+    except ImportError:
+        return False
+    return True
+
+
 def host_registry(host: str, registry: str = 'MODELS') -> Optional[object]:
     """Return ``<host>.registry.<registry>``, or None if ``host`` is missing.
 

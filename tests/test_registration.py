@@ -61,3 +61,75 @@ print('OK', float(cls))
     out = subprocess.run([sys.executable, '-c', code], capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0 and 'OK' in out.stdout, out.stderr[-3000:]
+
+
+def mmrank_types() -> set:
+    """(host, registry, type) of every mmrank module in the host registries."""
+    import importlib
+    found = set()
+    for host in ('mmdet', 'mmpose', 'mmpretrain'):
+        registries = importlib.import_module(f'{host}.registry')
+        for name in ('MODELS', 'HOOKS', 'METRICS', 'DATASETS', 'TRANSFORMS',
+                     'TASK_UTILS'):
+            registry = getattr(registries, name)
+            for key, module in registry.module_dict.items():
+                if getattr(module, '__module__', '').startswith('mmrank.'):
+                    found.add((host, name, key))
+    return found
+
+
+RETINA = dict(num_classes=3, in_channels=8, feat_channels=8, stacked_convs=1,
+              anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4,
+                                    scales_per_octave=1, ratios=[1.0],
+                                    strides=[8, 16]),
+              bbox_coder=dict(type='DeltaXYWHBBoxCoder'),
+              reg_decoded_bbox=True, loss_cls=dict(type='aLRPLoss'))
+# Minimal arguments of every registered type; a new type must be added here.
+BUILD_ARGS = {
+    ('mmdet', 'MODELS', 'aLRPLoss'): {},
+    ('mmdet', 'MODELS', 'APLoss'): {},
+    ('mmdet', 'MODELS', 'RankingRetinaHead'): RETINA,
+    ('mmdet', 'MODELS', 'RankingRPNHead'): dict(
+        {k: v for k, v in RETINA.items() if k != 'stacked_convs'},
+        num_classes=1, loss_cls=dict(type='aLRPLoss', tau=0.7)),
+    ('mmdet', 'MODELS', 'RankingFoveaHead'): dict(
+        num_classes=3, in_channels=8, feat_channels=8, stacked_convs=1,
+        strides=[8, 16], loss_cls=dict(type='aLRPLoss')),
+    ('mmdet', 'MODELS', 'RankingShared2FCBBoxHead'): dict(
+        num_classes=3, in_channels=8, fc_out_channels=16, roi_feat_size=7,
+        reg_class_agnostic=False, reg_decoded_bbox=True,
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder'),
+        loss_cls=dict(type='aLRPLoss')),
+    ('mmdet', 'HOOKS', 'RankingAnalysisHook'): {},
+    ('mmdet', 'HOOKS', 'SelfBalancingHook'): {},
+    ('mmdet', 'METRICS', 'LRPMetric'): {},
+    ('mmpose', 'MODELS', 'AnchorHeatmapLoss'): {},
+    ('mmpose', 'MODELS', 'UniLossPCKh'): {},
+    ('mmpretrain', 'MODELS', 'CifarResNet'): dict(depth=20),
+    ('mmpretrain', 'MODELS', 'MLPNet'): {},
+    ('mmpretrain', 'MODELS', 'AnchorLoss'): {},
+    ('mmpretrain', 'MODELS', 'UniLossAccuracy'): {},
+    ('mmpretrain', 'MODELS', 'UniLossBinaryAP'): {},
+    ('mmpretrain', 'HOOKS', 'LossWarmupHook'): {},
+    ('mmpretrain', 'DATASETS', 'CIFAR10Npz'): None,  # needs the real file
+    ('mmpretrain', 'DATASETS', 'MNIST5k'): dict(num_train_per_class=2),
+    ('mmpretrain', 'TRANSFORMS', 'BinarizeLabel'): {},
+}
+
+
+def test_every_registered_type_is_listed():
+    assert mmrank_types() == set(BUILD_ARGS)
+
+
+@pytest.mark.parametrize('key', sorted(BUILD_ARGS), ids='/'.join)
+def test_every_registered_type_builds(key):
+    import importlib
+    host, registry, name = key
+    kwargs = BUILD_ARGS[key]
+    if kwargs is None:
+        from .conftest import shared_data
+        kwargs = dict(data_root=str(shared_data('cifar10')),
+                      num_per_class=1)
+    target = getattr(importlib.import_module(f'{host}.registry'), registry)
+    module = target.build(dict(type=name, **kwargs))
+    assert type(module).__name__ == name
