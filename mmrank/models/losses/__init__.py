@@ -1,5 +1,5 @@
 """Registered loss modules (thin wrappers around mmrank.core)."""
-from .uniloss import UniLossAccuracy, UniLossBinaryAP  # noqa: F401
-from .uniloss import UniLossPCKh  # noqa: F401
 from .ranking_losses import APLoss, aLRPLoss  # noqa: F401
 from .anchor_loss import AnchorHeatmapLoss, AnchorLoss  # noqa: F401
+from .uniloss import UniLossAccuracy, UniLossBinaryAP  # noqa: F401
+from .uniloss import UniLossPCKh  # noqa: F401
