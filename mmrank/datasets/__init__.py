@@ -11,3 +11,4 @@ else:  # the classification datasets subclass mmpretrain's
                              ('MNIST5k', 'DATASETS'),
                              ('BinarizeLabel', 'TRANSFORMS')):
         register_missing(_name, 'mmpretrain', _registry)
+from .sigmoid_heatmap_codec import SigmoidMSRAHeatmap  # noqa: F401

@@ -38,6 +38,8 @@ def test_config_parses_and_builds_loss(path):
     if 'anchor' in name:
         assert isinstance(loss, AnchorHeatmapLoss if cfg.default_scope
                           == 'mmpose' else AnchorLoss)
+        if cfg.default_scope == 'mmpose':
+            assert cfg.model.head.decoder.type == 'SigmoidMSRAHeatmap'
     if 'warmup' in name:
         assert loss.warmup_epochs > 0
         assert {'type': 'LossWarmupHook'} in cfg.custom_hooks

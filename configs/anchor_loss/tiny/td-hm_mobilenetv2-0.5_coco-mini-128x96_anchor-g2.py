@@ -9,4 +9,6 @@ model = dict(
             _delete_=True,
             type='AnchorHeatmapLoss',
             gamma=2.0,
-            use_target_weight=True)))
+            use_target_weight=True),
+        # decode sigmoid(logits): mmpose drops maxima <= 0 as invalid
+        decoder=dict(type='SigmoidMSRAHeatmap')))
