@@ -11,4 +11,7 @@ else:  # the classification datasets subclass mmpretrain's
                              ('MNIST5k', 'DATASETS'),
                              ('BinarizeLabel', 'TRANSFORMS')):
         register_missing(_name, 'mmpretrain', _registry)
-from .sigmoid_heatmap_codec import SigmoidMSRAHeatmap  # noqa: F401
+if host_available('mmpose'):
+    from .sigmoid_heatmap_codec import SigmoidMSRAHeatmap  # noqa: F401
+else:  # the codec subclasses mmpose's MSRAHeatmap
+    register_missing('SigmoidMSRAHeatmap', 'mmpose', 'KEYPOINT_CODECS')
