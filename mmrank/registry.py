@@ -61,7 +61,9 @@ def register_missing(name: str, host: str, registry: str = 'MODELS') -> None:
             f"'{name}' is an mmrank module for {host}, which is not "
             f"installed: pip install '{requirement}' (see mmrank's README).")
 
-    root = getattr(mmengine_registry, registry)
+    root = getattr(mmengine_registry, registry, None)
+    if root is None:  # a registry of the host's own (e.g. KEYPOINT_CODECS):
+        return  # nothing outside the host looks names up there
     if name not in root.module_dict:
         root.register_module(name=name, module=missing)
 

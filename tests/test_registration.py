@@ -70,8 +70,10 @@ def mmrank_types() -> set:
     for host in ('mmdet', 'mmpose', 'mmpretrain'):
         registries = importlib.import_module(f'{host}.registry')
         for name in ('MODELS', 'HOOKS', 'METRICS', 'DATASETS', 'TRANSFORMS',
-                     'TASK_UTILS'):
-            registry = getattr(registries, name)
+                     'TASK_UTILS', 'KEYPOINT_CODECS'):
+            registry = getattr(registries, name, None)
+            if registry is None:
+                continue
             for key, module in registry.module_dict.items():
                 if getattr(module, '__module__', '').startswith('mmrank.'):
                     found.add((host, name, key))
@@ -105,6 +107,8 @@ BUILD_ARGS = {
     ('mmdet', 'METRICS', 'LRPMetric'): {},
     ('mmpose', 'MODELS', 'AnchorHeatmapLoss'): {},
     ('mmpose', 'MODELS', 'UniLossPCKh'): {},
+    ('mmpose', 'KEYPOINT_CODECS', 'SigmoidMSRAHeatmap'): dict(
+        input_size=(48, 64), heatmap_size=(12, 16), sigma=2.0),
     ('mmpretrain', 'MODELS', 'CifarResNet'): dict(depth=20),
     ('mmpretrain', 'MODELS', 'MLPNet'): {},
     ('mmpretrain', 'MODELS', 'AnchorLoss'): {},
@@ -130,6 +134,8 @@ def test_every_registered_type_builds(key):
         from .conftest import shared_data
         kwargs = dict(data_root=str(shared_data('cifar10')),
                       num_per_class=1)
+    from mmengine.registry import DefaultScope
     target = getattr(importlib.import_module(f'{host}.registry'), registry)
-    module = target.build(dict(type=name, **kwargs))
+    with DefaultScope.overwrite_default_scope(host):
+        module = target.build(dict(type=name, **kwargs))
     assert type(module).__name__ == name
