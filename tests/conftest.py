@@ -28,3 +28,18 @@ def tiny_digits(tmp_path_factory) -> Path:
 
 def repo_path(*parts: str) -> str:
     return osp.join(str(REPO_ROOT), *parts)
+
+
+@pytest.fixture(autouse=True)
+def isolated_default_scope():
+    """Undo the mmengine default scope a test sets (Runner, init_default_scope).
+
+    Without it a test that builds an mmpretrain Runner leaves
+    ``default_scope='mmpretrain'`` behind, and a later ``mmpose`` or
+    ``mmdet`` registry lookup searches mmpretrain's registry instead.
+    """
+    from mmengine.registry import DefaultScope
+    saved = DefaultScope._instance_dict.copy()
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)
