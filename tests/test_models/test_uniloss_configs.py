@@ -7,6 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from mmengine.runner import set_random_seed
 
 from mmrank.models.losses import (UniLossAccuracy, UniLossBinaryAP,
                                   UniLossPCKh)
@@ -79,7 +80,7 @@ def real_batch(name, indices):
     elif name == 'pckh':
         shared_data('coco_mini', 'annotations')
     models, datasets = registries(cfg)
-    torch.manual_seed(0)
+    set_random_seed(0)  # the pose pipeline's augmentations draw from numpy
     model = models.build(cfg.model)
     dataset = datasets.build(cfg.train_dataloader.dataset)
     batch = pseudo_collate([dataset[i] for i in indices])
