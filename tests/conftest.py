@@ -31,15 +31,14 @@ def repo_path(*parts: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def isolated_default_scope():
-    """Undo the mmengine default scope a test sets (Runner, init_default_scope).
+def no_default_scope():
+    """Run every test without an mmengine default scope, and leave none.
 
-    Without it a test that builds an mmpretrain Runner leaves
-    ``default_scope='mmpretrain'`` behind, and a later ``mmpose`` or
-    ``mmdet`` registry lookup searches mmpretrain's registry instead.
+    A Runner (or ``init_default_scope``) sets a process-wide default scope;
+    left behind by one test, or by a module fixture that trains, it makes a
+    later ``mmdet`` or ``mmpose`` registry lookup search mmpretrain's.
     """
     from mmengine.registry import DefaultScope
-    saved = DefaultScope._instance_dict.copy()
+    DefaultScope._instance_dict.clear()
     yield
     DefaultScope._instance_dict.clear()
-    DefaultScope._instance_dict.update(saved)
