@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the pinned stack into the current Python (idempotent: a no-op, in
-# about two seconds, when everything is already importable at the pinned
-# versions). Every pin and work-around is explained in README.md.
+# the ten seconds it takes to import the stack, when everything is already
+# there at the pinned versions), and this checkout of mmrank in editable
+# mode. Every pin and work-around is explained in README.md.
 set -euo pipefail
 PY=${PYTHON:-python3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,8 +12,7 @@ check() {
 import importlib.metadata as md
 want = {'torch': '2.13.0', 'torchvision': '0.28.0', 'mmengine': '0.10.7',
         'mmcv': '2.1.0', 'mmdet': '3.3.0', 'mmpose': '1.3.2',
-        'mmpretrain': '1.2.0', 'mlxtend': '0.23.4', 'pytest': None,
-        'mmrank': None}
+        'mmpretrain': '1.2.0', 'mlxtend': '0.23.4', 'pytest': None}
 for name, ver in want.items():
     got = md.version(name)
     assert ver is None or got.split('+')[0] == ver, (name, got)
@@ -22,7 +22,14 @@ assert int(setuptools.__version__.split('.')[0]) < 82
 PYEOF
 }
 
+# mmrank itself must be this checkout (a second clone needs its own install).
+mmrank_is_this_checkout() {
+  (cd /tmp && "$PY" -c 'import mmrank, os, sys; sys.exit(os.path.dirname(os.path.realpath(mmrank.__file__)) != os.path.realpath(sys.argv[1]))' "$ROOT/mmrank") 2>/dev/null
+}
+
 if check; then
+  mmrank_is_this_checkout || "$PY" -m pip install --disable-pip-version-check \
+    -q --no-build-isolation --no-deps -e "$ROOT"
   exit 0
 fi
 echo "[install_deps] installing the pinned stack into $("$PY" -c 'import sys; print(sys.prefix)')"
@@ -61,5 +68,6 @@ fi
 # 6. mmrank itself, editable.
 "${PIP[@]}" --no-build-isolation --no-deps -e "$ROOT"
 
-check || { echo "[install_deps] the stack is still incomplete after installing" >&2; exit 1; }
+{ check && mmrank_is_this_checkout; } || {
+  echo "[install_deps] the stack is still incomplete after installing" >&2; exit 1; }
 echo "[install_deps] done"
