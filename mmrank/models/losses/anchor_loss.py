@@ -22,7 +22,8 @@ from torch import Tensor, nn
 
 from mmrank.core.anchor_loss import (anchor_heatmap_loss, anchor_loss,
                                      check_cls_options, check_gamma_margin,
-                                     labels_to_onehot, reduce_loss)
+                                     reduce_loss)
+from mmrank.core.labels import labels_to_onehot
 from mmrank.registry import register
 
 

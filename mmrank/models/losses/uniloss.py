@@ -23,6 +23,7 @@ from typing import Optional
 
 from torch import Tensor, nn
 
+from mmrank.core.labels import labels_to_onehot
 from mmrank.core.uniloss import (AnchorConfig, uniloss_accuracy,
                                  uniloss_average_precision, uniloss_pckh)
 from mmrank.registry import register
@@ -33,18 +34,9 @@ def hard_labels(label: Tensor, num_classes: int) -> Tensor:
 
     Raises:
         ValueError: For soft targets (mixup, label smoothing), which a
-            metric on hard decisions cannot use.
+            metric on hard decisions cannot use, and out-of-range indices.
     """
-    if label.dim() == 1:
-        return label.long()
-    if label.dim() != 2 or label.shape[1] != num_classes:
-        raise ValueError(f'label must be (N,) indices or (N, {num_classes}) '
-                         f'one-hot, got shape {tuple(label.shape)}')
-    onehot = ((label == 0) | (label == 1)).all() and (label.sum(1) == 1).all()
-    if not onehot:
-        raise ValueError('label must be hard (one-hot) for UniLoss: soft '
-                         'targets (mixup, label smoothing) are not supported')
-    return label.argmax(1)
+    return labels_to_onehot(label, num_classes).int().argmax(1)
 
 
 class _UniLossBase(nn.Module):
