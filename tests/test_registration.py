@@ -109,6 +109,8 @@ BUILD_ARGS = {
     ('mmpose', 'MODELS', 'UniLossPCKh'): {},
     ('mmpose', 'KEYPOINT_CODECS', 'SigmoidMSRAHeatmap'): dict(
         input_size=(48, 64), heatmap_size=(12, 16), sigma=2.0),
+    ('mmpose', 'KEYPOINT_CODECS', 'RankingMSRAHeatmap'): dict(
+        input_size=(48, 64), heatmap_size=(12, 16), sigma=2.0),
     ('mmpretrain', 'MODELS', 'CifarResNet'): dict(depth=20),
     ('mmpretrain', 'MODELS', 'MLPNet'): {},
     ('mmpretrain', 'MODELS', 'AnchorLoss'): {},

@@ -11,4 +11,6 @@ model = dict(
             type='UniLossPCKh',
             sigma=2.0,
             radius=3.0,
-            use_target_weight=True)))
+            use_target_weight=True),
+        # the loss fixes no heatmap level: decode maxima of any sign
+        decoder=dict(type='RankingMSRAHeatmap')))

@@ -12,6 +12,8 @@ else:  # the classification datasets subclass mmpretrain's
                              ('BinarizeLabel', 'TRANSFORMS')):
         register_missing(_name, 'mmpretrain', _registry)
 if host_available('mmpose'):
-    from .sigmoid_heatmap_codec import SigmoidMSRAHeatmap  # noqa: F401
-else:  # the codec subclasses mmpose's MSRAHeatmap
-    register_missing('SigmoidMSRAHeatmap', 'mmpose', 'KEYPOINT_CODECS')
+    from .heatmap_codecs import (  # noqa: F401
+        RankingMSRAHeatmap, SigmoidMSRAHeatmap)
+else:  # the codecs subclass mmpose's MSRAHeatmap
+    for _name in ('RankingMSRAHeatmap', 'SigmoidMSRAHeatmap'):
+        register_missing(_name, 'mmpose', 'KEYPOINT_CODECS')

@@ -15,4 +15,6 @@ model = dict(
             type='UniLossPCKh',
             sigma=1.0,
             radius=3.0,
-            use_target_weight=True)))
+            use_target_weight=True),
+        # the loss fixes no heatmap level: decode maxima of any sign
+        decoder=dict(type='RankingMSRAHeatmap')))
