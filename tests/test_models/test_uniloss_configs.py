@@ -114,17 +114,32 @@ def test_tiny_config_trains_on_real_data(name, indices, steps, lr):
     assert sum(losses[-3:]) < sum(losses[:3]) - 0.05, losses
 
 
-def test_tiny_ap_config_raises_batch_ap_on_real_digits():
-    """UniLoss's value is noisy (random anchors), so the check is on the
-    ordinary AP of the batch: 8 zeros among 80 real digits."""
-    model, data = real_batch('ap', range(0, 4000, 50))
-    labels = torch.cat([s.gt_label for s in data['data_samples']]).bool()
+def test_tiny_ap_config_learns_digit_zero_in_one_epoch(tmp_path):
+    """One epoch of the tiny UniLoss-AP config (250 iterations on 4,000
+    real digits) lifts the test AP of digit 0 from chance (0.1) to > 0.9
+    (0.96 for seeds 0-2 when written). On one fixed batch, by contrast, the
+    anchors drawn decide whether the batch AP rises or the ranking
+    saturates in the configuration it started from: that check was seed
+    luck and is not made."""
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(repo_path('configs', 'uniloss', TINY['ap']))
+    cfg.work_dir = str(tmp_path)
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=1)
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.default_hooks.checkpoint = None
+    runner = Runner.from_cfg(cfg)
+    model = runner.model
 
-    def batch_ap():
+    def test_ap():
+        scores, labels = [], []
         with torch.no_grad():
-            logits = model.head(model.extract_feat(data['inputs']))
-        return ordinary_ap(logits[:, 1] - logits[:, 0], labels)
+            for data in runner.build_dataloader(cfg.test_dataloader):
+                data = model.data_preprocessor(data, False)
+                logits = model.head(model.extract_feat(data['inputs']))
+                scores.append(logits[:, 1] - logits[:, 0])
+                labels += [s.gt_label for s in data['data_samples']]
+        return ordinary_ap(torch.cat(scores), torch.cat(labels).bool())
 
-    before = batch_ap()
-    train_steps(model, data, 15, 1e-3)
-    assert batch_ap() > before + 0.1
+    assert test_ap() < 0.5
+    runner.train()
+    assert test_ap() > 0.9

@@ -280,14 +280,22 @@ def run_case(name: str, args: argparse.Namespace) -> List[str]:
     return rows
 
 
-def force_mmap_for_large_allocations() -> None:
-    """Make glibc return freed large blocks at once, so RSS tracks use."""
+def force_mmap_for_large_allocations(threshold: int = 1 << 20) -> None:
+    """Make glibc serve blocks above ``threshold`` bytes with ``mmap`` and
+    return them at once when freed, so RSS tracks use (1 MiB by default).
+
+    With ``threshold=32 << 20`` this is where glibc's own dynamic
+    thresholds settle in a long-running process (mmap above 32 MiB, heap
+    trimmed above twice that), so smaller blocks are reused without page
+    faults, as in a training loop.
+    """
     try:
         libc = ctypes.CDLL('libc.so.6')
     except OSError:
         return
-    m_mmap_threshold = -3
-    libc.mallopt(m_mmap_threshold, 1 << 20)
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    libc.mallopt(m_mmap_threshold, threshold)
+    libc.mallopt(m_trim_threshold, 2 * threshold)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -16,8 +16,13 @@ and the loss is ``1 - g~``.
 Every comparison matrix here has shape ``(rows, cols)`` (images x compared
 classes, positives x negatives, positive pixels x pixels) with an optional
 validity mask; invalid entries are held at 0 in the relaxation and in every
-anchor, so they never contribute to a distance. Anchors are never
-materialised as a ``t x l`` matrix:
+anchor, so they never contribute to a distance. The matrix is visited in
+blocks of rows of about :data:`BLOCK_ELEMENTS` entries, which a metric
+computes from its scores when asked (the PCKh metric never holds its
+``l ~ 10^7`` comparisons: the forward and the backward pass each compute
+them again block by block), so memory is ``O(block + t)``; the backward pass
+of a block hands its gradient back to the metric, which maps it onto the
+scores. Anchors are never materialised as a ``t x l`` matrix:
 
 * an anchor that differs from a base configuration (the ground truth or the
   current binarised configuration) in the bits ``F`` has
@@ -25,15 +30,15 @@ materialised as a ``t x l`` matrix:
   which is ``((u_b - (1 - base_b))^2 - (u_b - base_b)^2)`` summed over ``F``,
   so it costs ``O(|F|)``;
 * uniformly random anchors are drawn as packed words, one word holding the
-  bits of up to 16 anchors for a comparison, one plane of words at a time
-  (drawn again from the same seed in the backward pass), and
+  bits of up to 16 anchors for a comparison, block by block (drawn again
+  from the same seed, in the same order, in the backward pass), and
   ``||u - a_i||^2 = sum u^2 + sum_b a_ib (1 - 2 u_b)`` is reduced through a
   histogram of the words weighted by ``1 - 2 u`` (the gradient is gathered
   back from a table with one entry per word value), so the cost is ``O(l)``
-  per word plane whatever the number of anchors in it; their metric values
-  come from per-row / per-column counts of the packed bits, or, for metrics
-  that only ask whether a row is all ones, from a bitwise AND over a prefix
-  of each row (a full row is checked only when its prefix is all ones).
+  per plane of 16 anchors; their metric values come from per-row /
+  per-column counts of the packed bits, or, for metrics that only ask
+  whether a row is all ones, from a bitwise AND over a prefix of each row
+  (a full row is checked only when its prefix is all ones).
 
 The squared distances to the two base configurations are sums over ``l``
 computed without cancellation (``||u - G||^2 = sum_valid (1 - u)^2`` for the
@@ -44,13 +49,15 @@ comparisons keep their precision in float32.
 
 The gradient flows through the relaxed binaries only (anchors and their
 values are constants) and is the exact gradient of ``-g~``: autograd from
-the squared distances on, and one hand-written backward from the distances
-to the comparisons (``d||u - a||^2 / du = 2 (u - a)``), checked against a
-dense ``t x l`` implementation and finite differences in the tests.
+the squared distances on, one hand-written backward from the distances to
+the comparisons (``d||u - a||^2 / du = 2 (u - a)``) and the metric's map
+from comparisons to scores, checked against a dense ``t x l``
+implementation and finite differences in the tests.
 """
+import math
 from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -59,6 +66,8 @@ from torch import Tensor
 BITS_PER_WORD = 16
 #: Columns AND-ed to rule a row out before checking it whole.
 PREFIX_COLUMNS = 64
+#: Comparisons visited at a time (a block of whole rows; 4 MiB of float32).
+BLOCK_ELEMENTS = 2**20
 
 
 @dataclass
@@ -144,26 +153,24 @@ def idw_interpolate(values: Tensor, sq_dists: Tensor, eps: float) -> Tensor:
     return (values * inv).sum() / inv.sum()
 
 
-def flip_sq_dists(u: Tensor, base: Tensor, base_sq_dist: Tensor,
+def flip_sq_dists(u_flip: Tensor, sign: Tensor, base_sq_dist: Tensor,
                   flips: FlipAnchors) -> Tensor:
-    """Squared distances to anchors that flip bits of ``base`` in O(k).
+    """Squared distances to anchors that flip bits of a base in O(k).
 
     ``||u - a||^2 = ||u - base||^2 + sum_{b flipped} (1 - 2 base_b)
     (1 - 2 u_b)``.
 
     Args:
-        u: Relaxed binaries, any shape.
-        base: Base configuration (bool, shape of ``u``).
+        u_flip: Relaxed binaries at ``flips.index``.
+        sign: ``1 - 2 base`` at ``flips.index``.
         base_sq_dist: ``||u - base||^2`` (scalar).
         flips: The flipped bits of each anchor.
 
     Returns:
         Tensor of shape ``(flips.num,)``.
     """
-    u_flip = u.reshape(-1)[flips.index]
-    sign = 1 - 2 * base.reshape(-1)[flips.index].to(u.dtype)
-    correction = u.new_zeros(flips.num).index_add(0, flips.anchor,
-                                                  sign * (1 - 2 * u_flip))
+    correction = u_flip.new_zeros(flips.num).index_add(
+        0, flips.anchor, sign * (1 - 2 * u_flip))
     return base_sq_dist + correction
 
 
@@ -186,78 +193,40 @@ def _bit_table_dot(coef: Tensor, num_bits: int) -> Tensor:
     return lut
 
 
-def draw_words(shape: torch.Size, invalid: Optional[Tensor], num_bits: int,
-               generator: torch.Generator) -> Tensor:
-    """``num_bits`` (<= 16) uniformly random anchors packed in one int32
-    word per comparison, zero on invalid entries."""
-    words = torch.randint(
-        0,
-        2**num_bits,
-        shape,
-        dtype=torch.int32,
-        device=generator.device,
-        generator=generator)
+def draw_words(shape: Tuple[int, ...], invalid: Optional[Tensor],
+               num_bits: int, generator: torch.Generator) -> Tensor:
+    """``num_bits`` (<= 16) uniformly random anchors packed in the low bits
+    of one int32 word per comparison, zero on invalid entries.
+
+    The bits come from random int64 values over the whole int64 range
+    (``random_()`` without bounds leaves the sign bit 0), four 16-bit words
+    each: several times faster than one bounded draw per comparison.
+    """
+    numel = math.prod(shape)
+    raw = torch.empty((numel + 3) // 4,
+                      dtype=torch.int64,
+                      device=generator.device).random_(
+                          -2**63, None, generator=generator)
+    words = raw.view(torch.int16)[:numel].view(shape).to(torch.int32)
+    words.bitwise_and_(2**num_bits - 1)
     return words if invalid is None else words.masked_fill_(invalid, 0)
 
 
-def _planes(num: int):
+def _planes(num: int) -> List[Tuple[int, int]]:
     """``(first anchor, anchors in the plane)`` of each word plane."""
-    for start in range(0, num, BITS_PER_WORD):
-        yield start, min(BITS_PER_WORD, num - start)
+    return [(start, min(BITS_PER_WORD, num - start))
+            for start in range(0, num, BITS_PER_WORD)]
 
 
 def _generator(device: torch.device, seed: int) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
 
 
-def random_anchors(u: Tensor, metric: 'ComparisonMetric', num: int,
-                   seed: int) -> Tuple[Tensor, Tensor]:
-    """``T_i = sum_b a_ib (1 - 2 u_b)`` and ``g(a_i)`` of random anchors.
-
-    Each plane of up to 16 anchors is drawn from a generator seeded with
-    ``seed``, reduced (histograms of the word values, whose bitwise sums
-    give ``T``) and freed, so time is ``O(l)`` per plane and memory ``O(l)``
-    whatever ``num``. Then ``||u - a_i||^2 = sum u^2 + T_i``.
-
-    Args:
-        u: ``(rows, cols)`` relaxed binaries (0 on invalid entries).
-        metric: Draws the anchors (``random_words``) and gives their values.
-        num: Number of random anchors (>= 1).
-        seed: Seed of the anchors' generator.
-
-    Returns:
-        ``T`` and the values, both of shape ``(num,)``; no gradient.
-    """
-    generator = _generator(u.device, seed)
-    flat = u.reshape(-1)
-    dots, values = [], []
-    for _, num_bits in _planes(num):
-        words = metric.random_words(num_bits, generator).reshape(-1)
-        values.append(metric.random_values(words.view(u.shape), num_bits))
-        size = 2**num_bits
-        hist = (torch.bincount(words, minlength=size).to(u.dtype) -
-                2 * torch.bincount(words, weights=flat, minlength=size).to(
-                    u.dtype))
-        dots.append(_bit_sums(hist, num_bits))
-        del words  # one plane at a time
-    return torch.cat(dots), torch.cat(values).to(u.dtype)
-
-
-def add_random_anchor_sum(out: Tensor, coef: Tensor,
-                          invalid: Optional[Tensor], seed: int) -> None:
-    """Add ``sum_i coef_i a_i`` over the random anchors drawn from ``seed``
-    to ``out`` in place.
-
-    The planes are drawn again in the order of :func:`random_anchors`; each
-    contributes a gather from a table with one entry per word value.
-    """
-    generator = _generator(coef.device, seed)
-    flat = out.view(-1)
-    for start, num_bits in _planes(len(coef)):
-        words = draw_words(out.shape, invalid, num_bits, generator)
-        lut = _bit_table_dot(coef[start:start + num_bits], num_bits)
-        flat.add_(lut.index_select(0, words.view(-1)))
-        del words
+def _relax(comparisons: Tensor, scale: float) -> Tuple[Tensor, Tensor]:
+    """``u = sigmoid(scale c)`` and ``1 - u = sigmoid(-scale c)``, both
+    evaluated directly (accurate near 0 and near 1)."""
+    scaled = comparisons if scale == 1 else comparisons * scale
+    return torch.sigmoid(scaled), torch.sigmoid(-scaled)
 
 
 def _and_rows(words: Tensor) -> Tensor:
@@ -302,28 +271,30 @@ def packed_full_rows(words: Tensor, valid: Optional[Tensor],
     return ((acc[None] >> shifts[:, None]) & 1).bool()
 
 
-@dataclass
-class Configuration:
-    """A binary configuration with its counts of ones.
-
-    Attributes:
-        bits: ``(rows, cols)`` bool, False on invalid entries.
-        row_counts: ``(rows,)`` ones per row.
-        col_counts: ``(cols,)`` ones per column.
-    """
-    bits: Tensor
-    row_counts: Tensor
-    col_counts: Tensor
-
-    @classmethod
-    def from_bits(cls, bits: Tensor) -> 'Configuration':
-        """Count the ones of ``bits``."""
-        return cls(bits, count_ones(bits, 1), count_ones(bits, 0))
-
-
 def count_ones(bits: Tensor, dim: int) -> Tensor:
     """Ones of a bool matrix along ``dim`` (summed as bytes, int64 out)."""
     return bits.view(torch.uint8).sum(dim, dtype=torch.int32).long()
+
+
+@dataclass
+class Configuration:
+    """A binary configuration: its counts of ones and its bits on demand.
+
+    Attributes:
+        row_counts: ``(rows,)`` ones per row.
+        col_counts: ``(cols,)`` ones per column.
+        bits_at: Maps flat indices to the bits there (bool).
+    """
+    row_counts: Tensor
+    col_counts: Tensor
+    bits_at: Callable[[Tensor], Tensor]
+
+    @classmethod
+    def from_bits(cls, bits: Tensor) -> 'Configuration':
+        """Count the ones of a bool ``(rows, cols)`` matrix."""
+        return cls(
+            count_ones(bits, 1), count_ones(bits, 0),
+            lambda index: bits.reshape(-1)[index])
 
 
 class ComparisonMetric(metaclass=ABCMeta):
@@ -332,47 +303,91 @@ class ComparisonMetric(metaclass=ABCMeta):
     A binary is 1 when its comparison is positive (the first score of the
     comparison is strictly larger); comparisons are oriented so that the
     best configuration (the ground truth) has every valid binary 1.
-    Subclasses define the comparisons, the metric value from per-row and
-    per-column counts of ones, and how good and nearby anchors flip bits.
+    Subclasses compute the comparisons block by block from their scores
+    (``-inf`` on invalid entries, whose relaxation and binary are then 0, as
+    in every anchor), map a block's gradient back onto the scores, define
+    the metric value from per-row and per-column counts of ones, and say
+    how good and nearby anchors flip bits.
 
     Args:
-        comparisons: ``f(s)``, shape ``(rows, cols)``.
-        valid: Optional bool mask of the comparisons that exist. The
-            comparisons must be ``-inf`` on the other entries (subclasses
-            build them so, without an extra pass over ``l``): their
-            relaxation and binary are then 0, as in every anchor.
+        inputs: The differentiable scores the comparisons come from.
+        shape: ``(rows, cols)`` of the comparison matrix.
+        masked: Whether some comparisons are invalid.
     """
 
-    def __init__(self, comparisons: Tensor,
-                 valid: Optional[Tensor] = None) -> None:
-        if comparisons.dim() != 2:
-            raise ValueError('comparisons must be (rows, cols), got shape '
-                             f'{tuple(comparisons.shape)}')
-        self.comparisons = comparisons
-        self.valid = valid
-        self.truth_bits = valid if valid is not None else torch.ones_like(
-            comparisons, dtype=torch.bool)
-        self.invalid = None if valid is None else ~valid
+    def __init__(self, inputs: Tensor, shape: Tuple[int, int],
+                 masked: bool) -> None:
+        self.inputs = inputs
+        self.shape = torch.Size(shape)
+        self.masked = masked
         self._truth: Optional[Configuration] = None
 
     @property
     def num_cols(self) -> int:
         """Number of columns of the comparison matrix."""
-        return self.comparisons.shape[1]
+        return self.shape[1]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.inputs.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.inputs.device
+
+    def row_blocks(self) -> Iterator[slice]:
+        """Blocks of whole rows with about :data:`BLOCK_ELEMENTS` entries."""
+        step = max(1, BLOCK_ELEMENTS // max(1, self.num_cols))
+        for start in range(0, self.shape[0], step):
+            yield slice(start, min(start + step, self.shape[0]))
+
+    @abstractmethod
+    def block(self, rows: slice) -> Tensor:
+        """Comparisons of ``rows`` (no gradient), ``-inf`` where invalid."""
+
+    @abstractmethod
+    def valid_block(self, rows: slice) -> Optional[Tensor]:
+        """Bool mask of the valid comparisons of ``rows`` (None: all)."""
+
+    @abstractmethod
+    def block_grad(self, rows: slice, grad: Tensor, out: Tensor) -> None:
+        """Add the gradient ``grad`` of the comparisons of ``rows`` to
+        ``out``, the gradient of :attr:`inputs`."""
+
+    @abstractmethod
+    def comparisons_at(self, index: Tensor) -> Tensor:
+        """Comparisons (no gradient) at flat indices."""
+
+    @abstractmethod
+    def valid_at(self, index: Tensor) -> Tensor:
+        """Whether the comparisons at flat indices exist (bool)."""
+
+    def full_comparisons(self) -> Tensor:
+        """The whole ``rows x cols`` matrix (for small metrics and tests)."""
+        return torch.cat([self.block(rows) for rows in self.row_blocks()])
+
+    def full_valid(self) -> Tensor:
+        """The whole validity mask."""
+        if not self.masked:
+            return torch.ones(self.shape, dtype=torch.bool,
+                              device=self.device)
+        return torch.cat([self.valid_block(r) for r in self.row_blocks()])
 
     def ground_truth(self) -> Configuration:
         """Best configuration: every valid comparison won (all ones)."""
         if self._truth is None:
-            self._truth = Configuration.from_bits(self.truth_bits)
+            valid = self.full_valid()
+            self._truth = Configuration(
+                count_ones(valid, 1), count_ones(valid, 0), self.valid_at)
         return self._truth
 
     def binarise(self) -> Configuration:
         """``h(f(s))``: the current binary configuration."""
-        return Configuration.from_bits(self.comparisons.detach() > 0)
+        return Configuration.from_bits(self.full_comparisons() > 0)
 
     def evaluate(self, bits: Tensor) -> Tensor:
         """``g`` of one configuration (bool ``(rows, cols)``)."""
-        bits = bits & self.truth_bits
+        bits = bits & self.full_valid()
         return self.value(
             count_ones(bits, 1)[None],
             count_ones(bits, 0)[None])[0]
@@ -409,7 +424,7 @@ class ComparisonMetric(metaclass=ABCMeta):
         Returns:
             Tensor of shape ``(flips.num,)``.
         """
-        delta = 1 - 2 * base.bits.reshape(-1)[flips.index].long()
+        delta = 1 - 2 * base.bits_at(flips.index).long()
         rows = flips.index // self.num_cols
         cols = flips.index % self.num_cols
         row_counts = base.row_counts.expand(flips.num, -1).clone()
@@ -418,18 +433,26 @@ class ComparisonMetric(metaclass=ABCMeta):
         col_counts.index_put_((flips.anchor, cols), delta, accumulate=True)
         return self.value(row_counts, col_counts)
 
-    def random_words(self, num_bits: int,
-                     generator: torch.Generator) -> Tensor:
-        """Draw ``num_bits`` (<= 16) uniformly random anchors packed in one
-        int32 word per comparison (zero on invalid entries)."""
-        return draw_words(self.comparisons.shape, self.invalid, num_bits,
+    def random_words(self,
+                     rows: slice,
+                     num_bits: int,
+                     generator: torch.Generator,
+                     masked: bool = True) -> Tensor:
+        """Draw ``num_bits`` (<= 16) uniformly random anchors for ``rows``,
+        packed in one int32 word per comparison, zero where invalid unless
+        ``masked`` is False (the draws are the same either way)."""
+        valid = self.valid_block(rows) if masked else None
+        return draw_words((rows.stop - rows.start, self.num_cols),
+                          None if valid is None else ~valid, num_bits,
                           generator)
 
-    def random_values(self, words: Tensor, num_bits: int) -> Tensor:
-        """Metric values of the random anchors packed in ``words``.
+    def random_block_counts(self, words: Tensor, rows: slice,
+                            num_bits: int) -> Tuple[Tensor, Tensor]:
+        """Ones per row ``(num_bits, block rows)`` and per column
+        ``(num_bits, cols)`` of the random anchors packed in ``words``.
 
-        Counts are accumulated over chunks of rows, so at most about
-        ``2**20`` unpacked bits exist at a time.
+        Counted over chunks of rows, so at most about ``2**20`` unpacked
+        bits exist at a time.
         """
         num_rows, num_cols = words.shape
         shifts = torch.arange(num_bits, device=words.device)
@@ -439,15 +462,57 @@ class ComparisonMetric(metaclass=ABCMeta):
             bits = (words[start:start + step, :, None] >> shifts) & 1
             row_counts.append(bits.sum(1).t())
             col_counts = col_counts + bits.sum(0).t()
-        return self.value(torch.cat(row_counts, 1), col_counts)
+        return torch.cat(row_counts, 1), col_counts
+
+    def random_values(self, row_counts: Tensor, col_counts: Tensor) -> Tensor:
+        """Values of random anchors from :meth:`random_block_counts`,
+        the row parts concatenated and the column parts summed over the
+        blocks."""
+        return self.value(row_counts, col_counts)
 
     def random_bit_flips(self, num: int) -> FlipAnchors:
         """One uniformly chosen bit per anchor (for unmasked metrics)."""
         index = torch.randint(
-            0, self.comparisons.numel(), (num, ),
-            device=self.comparisons.device)
+            0, self.shape.numel(), (num, ), device=self.device)
         return FlipAnchors(index, torch.arange(num, device=index.device),
                            num)
+
+
+class MaterialisedComparisons(ComparisonMetric):
+    """A comparison matrix held whole, built with autograd from the scores
+    (small metrics: images x classes, positives x negatives).
+
+    Args:
+        comparisons: ``f(s)``, shape ``(rows, cols)``, ``-inf`` where
+            ``valid`` is False.
+        valid: Optional bool mask of the comparisons that exist.
+    """
+
+    def __init__(self, comparisons: Tensor,
+                 valid: Optional[Tensor] = None) -> None:
+        if comparisons.dim() != 2:
+            raise ValueError('comparisons must be (rows, cols), got shape '
+                             f'{tuple(comparisons.shape)}')
+        super().__init__(comparisons, comparisons.shape, valid is not None)
+        self.comparisons = comparisons
+        self.valid = valid
+
+    def block(self, rows: slice) -> Tensor:
+        return self.comparisons.detach()[rows]
+
+    def valid_block(self, rows: slice) -> Optional[Tensor]:
+        return None if self.valid is None else self.valid[rows]
+
+    def block_grad(self, rows: slice, grad: Tensor, out: Tensor) -> None:
+        out[rows] += grad
+
+    def comparisons_at(self, index: Tensor) -> Tensor:
+        return self.comparisons.detach().reshape(-1)[index]
+
+    def valid_at(self, index: Tensor) -> Tensor:
+        if self.valid is None:
+            return torch.ones_like(index, dtype=torch.bool)
+        return self.valid.reshape(-1)[index]
 
 
 class RowAllMetric(ComparisonMetric):
@@ -461,18 +526,70 @@ class RowAllMetric(ComparisonMetric):
         return self.value_from_full_rows(
             row_counts == self.ground_truth().row_counts)
 
-    def random_values(self, words: Tensor, num_bits: int) -> Tensor:
-        return self.value_from_full_rows(
-            packed_full_rows(words, self.valid, num_bits))
+    def random_block_counts(self, words: Tensor, rows: slice,
+                            num_bits: int) -> Tuple[Tensor, None]:
+        """All-ones flags ``(num_bits, block rows)`` of the packed anchors
+        (in place of row counts; no column counts)."""
+        return packed_full_rows(words, self.valid_block(rows),
+                                num_bits), None
+
+    def random_values(self, row_counts: Tensor, col_counts: None) -> Tensor:
+        return self.value_from_full_rows(row_counts)
 
 
-def _flip_grad(grad_u: Tensor, base: Tensor, flips: FlipAnchors,
-               grad: Tensor) -> None:
-    """Add the flipped bits' terms ``-2 (1 - 2 base_b) grad_i`` in place."""
-    if flips.num:
-        sign = 1 - 2 * base.reshape(-1)[flips.index].to(grad.dtype)
-        grad_u.reshape(-1).index_add_(0, flips.index,
-                                      -2 * sign * grad[flips.anchor])
+@dataclass
+class _RandomSums:
+    """Per-plane reductions of the random anchors over the blocks."""
+    hists: List[Tensor]
+    row_parts: List[List[Tensor]]
+    col_parts: List[Optional[Tensor]]
+
+
+def _forward_sums(metric: ComparisonMetric, num_random: int, seed: int,
+                  scale: float) -> Tuple[Tensor, Tensor, Tensor, Tensor,
+                                         Tensor]:
+    """One pass over the blocks: the base distances and random anchors.
+
+    Returns:
+        ``sum (1 - u)^2`` over all entries (invalid ones count 1 each),
+        ``||u - B||^2``, ``sum u^2``, and ``T_i = sum_b a_ib (1 - 2 u_b)``
+        and ``g(a_i)`` of the random anchors.
+    """
+    planes = _planes(num_random)
+    generator = _generator(metric.device, seed)
+    sums = _RandomSums([0] * len(planes), [[] for _ in planes],
+                       [None] * len(planes))
+    sq_rest = sq_margin = sq_u = metric.inputs.new_zeros(())
+    for rows in metric.row_blocks():
+        u, rest = _relax(metric.block(rows), scale)
+        flat_rest = rest.reshape(-1)
+        sq_rest = sq_rest + flat_rest.dot(flat_rest)
+        margin = torch.minimum(u, rest).reshape(-1)
+        sq_margin = sq_margin + margin.dot(margin)
+        if not planes:
+            continue
+        flat = u.reshape(-1)
+        sq_u = sq_u + flat.dot(flat)
+        weights = (rest - u).reshape(-1)  # 1 - 2 u
+        for p, (_, num_bits) in enumerate(planes):
+            words = metric.random_words(rows, num_bits, generator)
+            sums.hists[p] = sums.hists[p] + torch.bincount(
+                words.reshape(-1), weights=weights, minlength=2**num_bits)
+            row_part, col_part = metric.random_block_counts(
+                words, rows, num_bits)
+            sums.row_parts[p].append(row_part)
+            if col_part is not None:
+                sums.col_parts[p] = col_part if sums.col_parts[
+                    p] is None else sums.col_parts[p] + col_part
+    dots = [_bit_sums(h, b) for h, (_, b) in zip(sums.hists, planes)]
+    values = [
+        metric.random_values(torch.cat(parts, 1), cols)
+        for parts, cols in zip(sums.row_parts, sums.col_parts)
+    ]
+    empty = metric.inputs.new_zeros(0)
+    return (sq_rest, sq_margin, sq_u,
+            torch.cat(dots).to(metric.dtype) if dots else empty,
+            torch.cat(values).to(metric.dtype) if values else empty)
 
 
 class _AnchorSqDists(torch.autograd.Function):
@@ -488,65 +605,95 @@ class _AnchorSqDists(torch.autograd.Function):
     ``2 (u - 1) (g_G + sum_good g_i) + 2 (u - B) (g_B + sum_nearby g_i)
     + 2 sum_random g_i (u - a_i)`` plus the flipped bits' terms, times
     ``scale u (1 - u)``, with ``u - 1 = -sigmoid(-scale c)``: a few passes
-    over ``l``, the random anchors drawn again from their seed. On invalid
-    entries ``u = 0``, so their gradient is 0 and ``G`` may be taken as all
-    ones there.
+    over each block, computed again from the scores, with the random
+    anchors drawn again from their seed. On invalid entries ``u = 0``, so
+    their gradient is 0 and ``G`` may be taken as all ones there.
     """
 
     @staticmethod
-    def forward(ctx, comparisons: Tensor, metric: 'ComparisonMetric',
+    def forward(ctx, inputs: Tensor, metric: ComparisonMetric,
                 current: Configuration, good: FlipAnchors,
                 nearby: FlipAnchors, num_random: int, seed: int,
                 scale: float) -> Tuple[Tensor, Tensor]:
-        scaled = comparisons if scale == 1 else comparisons * scale
-        u = torch.sigmoid(scaled)
-        rest = torch.sigmoid(-scaled)  # 1 - u, accurate near u = 1
-        del scaled
         truth = metric.ground_truth()
-        # invalid entries have rest = 1: one each in the sum
-        num_invalid = comparisons.numel() - truth.row_counts.sum()
-        sq_truth = rest.reshape(-1).dot(rest.reshape(-1)) - num_invalid
-        margin = torch.minimum(u, rest).reshape(-1)
-        sq_current = margin.dot(margin)
-        del margin
-        sq_dists = [
-            sq_truth[None], sq_current[None],
-            flip_sq_dists(u, truth.bits, sq_truth, good),
-            flip_sq_dists(u, current.bits, sq_current, nearby)
-        ]
-        values = u.new_zeros(0)
+        sq_rest, sq_current, sq_u, dots, values = _forward_sums(
+            metric, num_random, seed, scale)
+        # invalid entries have 1 - u = 1: one each in sq_rest
+        sq_truth = sq_rest - (metric.shape.numel() - truth.row_counts.sum())
+        sq_dists = [sq_truth[None], sq_current[None]]
+        flip_index, flip_anchor, flip_sign, flip_u = [], [], [], []
+        for base, flips, base_sq, offset in (
+                (truth, good, sq_truth, 2),
+                (current, nearby, sq_current, 2 + good.num)):
+            u_flip, rest_flip = _relax(
+                metric.comparisons_at(flips.index), scale)
+            sign = 1 - 2 * base.bits_at(flips.index).to(u_flip.dtype)
+            sq_dists.append(flip_sq_dists(u_flip, sign, base_sq, flips))
+            flip_index.append(flips.index)
+            flip_anchor.append(flips.anchor + offset)
+            # d/dc of sign (1 - 2 u) = -2 sign scale u (1 - u)
+            flip_sign.append(-2 * scale * sign * u_flip * rest_flip)
         if num_random:
-            dots, values = random_anchors(u, metric, num_random, seed)
-            sq_dists.append(u.reshape(-1).dot(u.reshape(-1)) + dots)
-        ctx.save_for_backward(u, rest, current.bits, truth.bits,
-                              metric.invalid)
-        ctx.flips = (good, nearby)
-        ctx.num_random, ctx.seed, ctx.scale = num_random, seed, scale
+            sq_dists.append(sq_u + dots)
+        index = torch.cat(flip_index)
+        order = index.argsort()
+        ctx.flip = (index[order], torch.cat(flip_anchor)[order],
+                    torch.cat(flip_sign)[order])
+        ctx.metric, ctx.nums = metric, (good.num, nearby.num, num_random)
+        ctx.seed, ctx.scale = seed, scale
         ctx.mark_non_differentiable(values)
         return torch.cat(sq_dists), values
 
     @staticmethod
     def backward(ctx, grad: Tensor, _) -> tuple:
-        u, rest, current, truth, invalid = ctx.saved_tensors
-        good, nearby = ctx.flips
-        grad_good = grad[2:2 + good.num]
-        grad_nearby = grad[2 + good.num:2 + good.num + nearby.num]
+        metric, scale = ctx.metric, ctx.scale
+        num_good, num_nearby, num_random = ctx.nums
+        grad_good = grad[2:2 + num_good]
+        grad_nearby = grad[2 + num_good:2 + num_good + num_nearby]
+        grad_random = grad[2 + num_good + num_nearby:]
         grad_truth = grad[0] + grad_good.sum()
         grad_current = grad[1] + grad_nearby.sum()
-        # 2 (u - a) g per anchor, with u - 1 = -rest (no cancellation)
-        grad_u = rest * (-2 * grad_truth)
-        grad_u.addcmul_(torch.where(current, -rest, u), 2 * grad_current)
-        if ctx.num_random:
-            grad_random = grad[2 + good.num + nearby.num:]
-            grad_u.addcmul_(u, 2 * grad_random.sum())
-            add_random_anchor_sum(grad_u, -2 * grad_random, invalid,
-                                  ctx.seed)
-        _flip_grad(grad_u, truth, good, grad_good)
-        _flip_grad(grad_u, current, nearby, grad_nearby)
-        grad_u.mul_(u).mul_(rest)
-        if ctx.scale != 1:
-            grad_u.mul_(ctx.scale)
-        return grad_u, None, None, None, None, None, None, None
+        planes = _planes(num_random)
+        luts = [
+            _bit_table_dot(-2 * grad_random[start:start + num_bits],
+                           num_bits) for start, num_bits in planes
+        ]
+        flip_index, flip_anchor, flip_coef = ctx.flip
+        flip_grad = flip_coef * grad[flip_anchor]
+        generator = _generator(metric.device, ctx.seed)
+        out = torch.zeros_like(metric.inputs)
+        num_cols = metric.num_cols
+        blocks = list(metric.row_blocks())
+        # the flipped bits of each block (one host sync for all blocks)
+        bounds = torch.searchsorted(
+            flip_index,
+            flip_index.new_tensor([rows.start * num_cols
+                                   for rows in blocks] +
+                                  [metric.shape.numel()])).tolist()
+        for i, rows in enumerate(blocks):
+            comparisons = metric.block(rows)
+            u, rest = _relax(comparisons, scale)
+            # 2 (u - a) g per anchor, with u - 1 = -rest (no cancellation)
+            grad_u = rest * (-2 * grad_truth)
+            grad_u.addcmul_(torch.where(comparisons > 0, -rest, u),
+                            2 * grad_current)
+            if planes:
+                grad_u.addcmul_(u, 2 * grad_random.sum())
+                flat = grad_u.view(-1)
+                for lut, (_, num_bits) in zip(luts, planes):
+                    # unmasked: invalid entries get u (1 - u) = 0 below
+                    words = metric.random_words(rows, num_bits, generator,
+                                                masked=False)
+                    flat.add_(lut.index_select(0, words.view(-1)))
+            grad_u.mul_(u).mul_(rest)
+            if scale != 1:
+                grad_u.mul_(scale)
+            lo, hi = bounds[i], bounds[i + 1]
+            grad_u.view(-1).index_add_(
+                0, flip_index[lo:hi] - rows.start * num_cols,
+                flip_grad[lo:hi])
+            metric.block_grad(rows, grad_u, out)
+        return out, None, None, None, None, None, None, None
 
 
 def uniloss(metric: ComparisonMetric, cfg: AnchorConfig) -> Tensor:
@@ -563,10 +710,10 @@ def uniloss(metric: ComparisonMetric, cfg: AnchorConfig) -> Tensor:
     good = metric.good_flips(cfg.num_good)
     nearby = metric.nearby_flips(current, cfg.num_nearby)
     seed = int(torch.randint(0, 2**62, ()))
-    sq_dists, random_values = _AnchorSqDists.apply(metric.comparisons,
-                                                   metric, current, good,
-                                                   nearby, cfg.num_random,
-                                                   seed, cfg.scale)
+    sq_dists, random_values = _AnchorSqDists.apply(metric.inputs, metric,
+                                                   current, good, nearby,
+                                                   cfg.num_random, seed,
+                                                   cfg.scale)
     values = [
         metric.value(truth.row_counts[None], truth.col_counts[None]),
         metric.value(current.row_counts[None], current.col_counts[None])

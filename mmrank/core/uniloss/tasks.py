@@ -6,16 +6,16 @@
 * PCKh on heatmaps: comparisons of every positive pixel (within the radius
   of the joint) against every pixel of its heatmap that is not positive.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
 
-from .framework import (ComparisonMetric, Configuration, FlipAnchors,
+from .framework import (Configuration, FlipAnchors, MaterialisedComparisons,
                         RowAllMetric)
 
 
-class AccuracyMetric(RowAllMetric):
+class AccuracyMetric(MaterialisedComparisons, RowAllMetric):
     """Multi-class accuracy: image ``i`` is correct iff ``s_{i,y_i}`` beats
     every compared class (all its binaries are 1); ``g`` is the fraction of
     correct images. Good and nearby anchors flip one bit.
@@ -41,7 +41,7 @@ class AccuracyMetric(RowAllMetric):
         super().__init__(target - scores.gather(1, others))
 
     def value_from_full_rows(self, full: Tensor) -> Tensor:
-        return full.to(self.comparisons.dtype).mean(1)
+        return full.to(self.dtype).mean(1)
 
     def good_flips(self, num: int) -> FlipAnchors:
         return self.random_bit_flips(num)
@@ -63,7 +63,7 @@ def _other_classes(scores: Tensor, labels: Tensor,
     return masked.topk(num_compared, dim=1).indices
 
 
-class AveragePrecisionMetric(ComparisonMetric):
+class AveragePrecisionMetric(MaterialisedComparisons):
     """Binary average precision of the ranking implied by the binaries.
 
     Rows are positives, columns negatives; a 1 means the positive is ranked
@@ -98,7 +98,7 @@ class AveragePrecisionMetric(ComparisonMetric):
         ranked = below.sort(1, descending=True).values
         consistent = (ranked == conjugate).all(1)
         ranks = torch.arange(
-            1, num_pos + 1, device=above.device, dtype=self.comparisons.dtype)
+            1, num_pos + 1, device=above.device, dtype=self.dtype)
         precision = ranks / (ranks + above.sort(1).values)
         return torch.where(consistent, precision.mean(1),
                            torch.zeros_like(precision[:, 0]))
@@ -119,7 +119,10 @@ class PCKhMetric(RowAllMetric):
     the positive pixels of the batch and the columns all ``H * W`` pixels,
     with the positive pixels of the row's own heatmap masked out. A heatmap
     is correct iff one of its rows is all ones. Heatmaps without positive or
-    without negative pixels are left out of the metric.
+    without negative pixels are left out of the metric. The ``l`` comparisons
+    ``s_p - s_n`` are never held: blocks of rows are computed from the
+    scores when asked, and a block's gradient goes back to the scores as
+    ``+sum_n`` for the positive pixel and ``-sum_p`` for each negative.
 
     Anchors (this implementation's choice, documented in the README):
 
@@ -144,21 +147,48 @@ class PCKhMetric(RowAllMetric):
             positive = positive & pixel_valid
             negative = negative & pixel_valid
         usable = positive.any(1) & negative.any(1)
-        heat, pixel = (positive & usable[:, None]).nonzero(as_tuple=True)
+        positive = positive & usable[:, None]
+        heat, pixel = positive.nonzero(as_tuple=True)
+        super().__init__(heatmaps, (len(heat), heatmaps.shape[1]), True)
         self.heat_of_row = torch.unique(heat, return_inverse=True)[1]
         self.num_heatmaps = int(usable.sum())
         self.row_start = torch.searchsorted(
             self.heat_of_row,
             torch.arange(self.num_heatmaps + 1, device=heat.device))
-        # c = s_p + (-s_n); non-negative pixels at -inf give -inf (invalid)
-        opponents = heatmaps.neg().masked_fill(~negative, float('-inf'))
-        super().__init__(
-            heatmaps[heat, pixel][:, None] +
-            opponents.index_select(0, heat), negative.index_select(0, heat))
         self._heat, self._pixel = heat, pixel
         self._scores = heatmaps.detach()
-        self._positive = positive & usable[:, None]
+        self._positive = positive
         self._negative = negative & usable[:, None]
+        self._row_scores = self._scores[heat, pixel]
+        # c = s_p + (-s_n); non-negative pixels at -inf give -inf (invalid)
+        self._opponents = self._scores.neg().masked_fill(
+            ~self._negative, float('-inf'))
+
+    def block(self, rows: slice) -> Tensor:
+        return self._row_scores[rows, None] + self._opponents.index_select(
+            0, self._heat[rows])
+
+    def valid_block(self, rows: slice) -> Tensor:
+        return self._negative.index_select(0, self._heat[rows])
+
+    def block_grad(self, rows: slice, grad: Tensor, out: Tensor) -> None:
+        heat = self._heat[rows]
+        out.index_put_((heat, self._pixel[rows]), grad.sum(1),
+                       accumulate=True)
+        # zero on invalid entries (u = 0 there), so no mask is needed
+        out.index_add_(0, heat, grad, alpha=-1)
+
+    def _row_col(self, index: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        rows = index // self.num_cols
+        return rows, self._heat[rows], index % self.num_cols
+
+    def comparisons_at(self, index: Tensor) -> Tensor:
+        rows, heat, cols = self._row_col(index)
+        return self._row_scores[rows] + self._opponents[heat, cols]
+
+    def valid_at(self, index: Tensor) -> Tensor:
+        _, heat, cols = self._row_col(index)
+        return self._negative[heat, cols]
 
     def ground_truth(self) -> Configuration:
         """All valid bits 1; counts from the per-heatmap pixel counts."""
@@ -166,9 +196,8 @@ class PCKhMetric(RowAllMetric):
             per_map = self._positive.sum(1).double()
             cols = per_map[None] @ self._negative.double()
             self._truth = Configuration(
-                self.truth_bits,
                 self._negative.sum(1)[self._heat],
-                cols[0].round().long())
+                cols[0].round().long(), self.valid_at)
         return self._truth
 
     def binarise(self) -> Configuration:
@@ -181,13 +210,13 @@ class PCKhMetric(RowAllMetric):
         width = int(rank.max()) + 1
         # the positives' scores of each heatmap, padded with -inf
         pos = scores.new_full((num_maps, width), float('-inf'))
-        pos[self._heat, rank] = scores[self._heat, self._pixel]
+        pos[self._heat, rank] = self._row_scores
         negatives = scores.masked_fill(~self._negative, float('inf'))
         below = torch.searchsorted(negatives.sort(1)[0], pos)
         at_most = torch.searchsorted(pos.sort(1)[0], scores, right=True)
         above = (width - at_most) * self._negative
-        return Configuration(self.comparisons.detach() > 0,
-                             below[self._heat, rank], above.sum(0))
+        return Configuration(below[self._heat, rank], above.sum(0),
+                             lambda index: self.comparisons_at(index) > 0)
 
     def correct_heatmaps(self, full: Tensor) -> Tensor:
         """``(t, heatmaps)`` bool: the heatmap has an all-ones row."""
@@ -196,28 +225,28 @@ class PCKhMetric(RowAllMetric):
         return hit.index_add_(1, self.heat_of_row, full.long()) > 0
 
     def value_from_full_rows(self, full: Tensor) -> Tensor:
-        return self.correct_heatmaps(full).to(self.comparisons.dtype).mean(1)
+        return self.correct_heatmaps(full).to(self.dtype).mean(1)
 
     def _heat_rows(self, heatmap: int) -> Tensor:
         """Row indices of one heatmap."""
         start, stop = self.row_start[heatmap], self.row_start[heatmap + 1]
-        return torch.arange(int(start), int(stop),
-                            device=self.comparisons.device)
+        return torch.arange(int(start), int(stop), device=self.device)
 
-    def _column(self, heatmap: int, base: Tensor) -> Tensor:
+    def _column(self, heatmap: int, base: Configuration) -> Tensor:
         """Flat indices of a random negative's ones in ``heatmap``."""
         rows = self._heat_rows(heatmap)
-        negatives = self.valid[rows[0]].nonzero()[:, 0]
+        negatives = self._negative[self._heat[rows[0]]].nonzero()[:, 0]
         col = negatives[torch.randint(len(negatives), ())]
-        rows = rows[base[rows, col]]
-        return rows * self.num_cols + col
+        index = rows * self.num_cols + col
+        return index[base.bits_at(index)]
 
-    def _row(self, heatmap: int, base: Tensor) -> Tensor:
+    def _row(self, heatmap: int, base: Configuration) -> Tensor:
         """Flat indices of the zeros of a random positive's row."""
         rows = self._heat_rows(heatmap)
         row = rows[torch.randint(len(rows), ())]
-        cols = (self.valid[row] & ~base[row]).nonzero()[:, 0]
-        return row * self.num_cols + cols
+        index = row * self.num_cols + torch.arange(
+            self.num_cols, device=self.device)
+        return index[self.valid_at(index) & ~base.bits_at(index)]
 
     def _pick(self, candidates: Optional[Tensor] = None) -> int:
         """A random heatmap among ``candidates`` (bool), or among all when
@@ -228,17 +257,17 @@ class PCKhMetric(RowAllMetric):
         return int(pool[torch.randint(len(pool), ())])
 
     def good_flips(self, num: int) -> FlipAnchors:
-        truth = self.ground_truth().bits
+        truth = self.ground_truth()
         return FlipAnchors.from_lists(
             [self._column(self._pick(), truth) for _ in range(num)],
-            self.comparisons.device)
+            self.device)
 
     def nearby_flips(self, current: Configuration,
                      num: int) -> FlipAnchors:
         full = current.row_counts == self.ground_truth().row_counts
         right = self.correct_heatmaps(full[None])[0]
-        rows = [self._row(self._pick(~right), current.bits)
+        rows = [self._row(self._pick(~right), current)
                 for _ in range(num - num // 2)]
-        cols = [self._column(self._pick(right), current.bits)
+        cols = [self._column(self._pick(right), current)
                 for _ in range(num // 2)]
-        return FlipAnchors.from_lists(rows + cols, self.comparisons.device)
+        return FlipAnchors.from_lists(rows + cols, self.device)
