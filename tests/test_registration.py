@@ -105,6 +105,7 @@ BUILD_ARGS = {
     ('mmdet', 'HOOKS', 'RankingAnalysisHook'): {},
     ('mmdet', 'HOOKS', 'SelfBalancingHook'): {},
     ('mmdet', 'METRICS', 'LRPMetric'): {},
+    ('mmpretrain', 'METRICS', 'LogOddsAveragePrecision'): {},
     ('mmpose', 'MODELS', 'AnchorHeatmapLoss'): {},
     ('mmpose', 'MODELS', 'UniLossPCKh'): {},
     ('mmpose', 'KEYPOINT_CODECS', 'SigmoidMSRAHeatmap'): dict(

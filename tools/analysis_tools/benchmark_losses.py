@@ -204,7 +204,8 @@ class PeakMemory:
             self.peak = max(self.peak, self._rss() - self._base)
 
 
-def _sync(device: str) -> None:
+def sync(device: str) -> None:
+    """Wait for queued CUDA work (no-op on CPU)."""
     if device == 'cuda':
         torch.cuda.synchronize()
 
@@ -212,10 +213,10 @@ def _sync(device: str) -> None:
 def time_call(fn: Callable[[], Tensor], logits: Tensor, device: str) -> float:
     """Seconds of one forward + backward."""
     logits.grad = None
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     fn().backward()
-    _sync(device)
+    sync(device)
     return time.perf_counter() - start
 
 

@@ -29,6 +29,7 @@ import argparse
 import importlib.util
 import os.path as osp
 import statistics
+import time
 from typing import Callable, List, Optional, Tuple
 
 import torch
@@ -36,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmrank.core.uniloss import AnchorConfig, uniloss_pckh
+from mmrank.core.uniloss.framework import BLOCK_ELEMENTS
 
 
 def _load_benchmark_helpers():
@@ -98,6 +100,30 @@ def measure_memory(fn: Callable[[Tensor], Tensor], pred: Tensor,
     return memory.peak
 
 
+def sigmoid_pass_time(num_comparisons: int, repeats: int,
+                      device: str) -> float:
+    """Median seconds of one sigmoid over ``num_comparisons`` values, in
+    blocks of :data:`BLOCK_ELEMENTS` written in place: a floor for any
+    implementation that relaxes each comparison (UniLoss does it twice
+    forward and twice backward, besides the anchors' passes)."""
+    block = torch.randn(BLOCK_ELEMENTS, device=device)
+    out = torch.empty_like(block)
+    num_blocks = -(-num_comparisons // BLOCK_ELEMENTS)
+
+    def one_pass() -> None:
+        for _ in range(num_blocks):
+            torch.sigmoid(block, out=out)
+        HELPERS.sync(device)
+
+    one_pass()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        one_pass()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
@@ -155,6 +181,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(f'| {name} | {anchors} | {seconds * 1e3:.1f} | '
               f'{seconds / mse_time:.1f}x | {peak / 2**20:.0f} | '
               f'{"-" if dense is None else f"{dense:.0f}"} |')
+    floor = sigmoid_pass_time(num_comparisons, args.repeats, args.device)
+    print(f'\nOne sigmoid over the l comparisons alone (in place, blocks of '
+          f'{BLOCK_ELEMENTS}): {floor * 1e3:.1f} ms = '
+          f'{floor / mse_time:.1f}x MSE')
 
 
 if __name__ == '__main__':
