@@ -37,6 +37,8 @@ from typing import NamedTuple, Optional, Tuple
 import torch
 from torch import Tensor
 
+from .checks import check_finite
+
 #: Positives with ``N_FP(i) <= ALRP_EPS`` receive no aLRP gradient (eq. 5).
 ALRP_EPS = 1e-5
 #: Cells of the lookup grid of :func:`_windows` per positive, and at most.
@@ -112,11 +114,7 @@ def _check_inputs(logits: Tensor, targets: Tensor,
     if not delta > 0 or delta == float('inf'):
         raise ValueError(f'delta must be a positive finite number, '
                          f'got {delta}')
-    # One reduction instead of an elementwise test; a float64 sum of finite
-    # values overflows only for float64 logits near the limit of the type.
-    if not bool(torch.isfinite(logits.sum(dtype=torch.float64))) and \
-            not bool(torch.isfinite(logits).all()):
-        raise ValueError('logits contain NaN or infinite values')
+    check_finite(logits, 'logits')
     _check_targets(targets)
     pos_index = torch.nonzero(targets == 1).squeeze(1)
     if loc_errors is not None:

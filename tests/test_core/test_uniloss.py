@@ -525,3 +525,12 @@ def test_bad_inputs_raise():
         uniloss_pckh(torch.rand(1, 1, 4, 4), torch.ones(1, 1, 4, 4))
     with pytest.raises(ValueError, match='num_random'):
         AnchorConfig(num_random=-1)
+    nan = torch.tensor([0.5, float('nan'), 1.0, -1.0])
+    with pytest.raises(ValueError, match='scores contain NaN'):
+        uniloss_average_precision(nan, torch.tensor([1, 0, 1, 0]))
+    with pytest.raises(ValueError, match='scores contain NaN'):
+        uniloss_accuracy(nan.view(2, 2), torch.tensor([0, 1]))
+    inf = torch.zeros(1, 1, 4, 4)
+    inf[0, 0, 1, 1] = float('inf')
+    with pytest.raises(ValueError, match='heatmaps contain NaN'):
+        uniloss_pckh(inf, torch.ones(1, 1, 4, 4, dtype=torch.bool))

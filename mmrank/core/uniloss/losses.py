@@ -4,6 +4,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ..checks import check_finite
 from .framework import AnchorConfig, uniloss
 from .tasks import AccuracyMetric, AveragePrecisionMetric, PCKhMetric
 
@@ -43,6 +44,7 @@ def uniloss_accuracy(scores: Tensor,
     _check_labels(labels, scores.shape[0])
     if scores.shape[0] == 0:
         return _zero(scores)
+    check_finite(scores, 'scores')
     if labels.min() < 0 or labels.max() >= scores.shape[1]:
         raise ValueError(f'labels must lie in [0, {scores.shape[1] - 1}]')
     metric = AccuracyMetric(scores, labels.long(), num_compared)
@@ -73,6 +75,7 @@ def uniloss_average_precision(scores: Tensor,
     positive = labels.bool()
     if not positive.any() or positive.all():
         return _zero(scores)
+    check_finite(scores, 'scores')
     return uniloss(AveragePrecisionMetric(scores, positive), cfg
                    or AnchorConfig())
 
@@ -104,6 +107,7 @@ def uniloss_pckh(heatmaps: Tensor,
     if positive.shape != heatmaps.shape or positive.dtype != torch.bool:
         raise ValueError('positive must be a bool tensor of shape '
                          f'{tuple(heatmaps.shape)}')
+    check_finite(heatmaps, 'heatmaps')
     num_maps = heatmaps.shape[0] * heatmaps.shape[1]
     flat_positive = positive.reshape(num_maps, -1)
     if heatmap_valid is not None:
