@@ -264,7 +264,8 @@ def test_ap_reexpression_equals_ap():
         labels = torch.rand(30, generator=gen) < 0.3
         labels[0] = True
         metric = AveragePrecisionMetric(scores, labels)
-        assert metric.evaluate(metric.full_comparisons() > 0).item() == pytest.approx(
+        binary = metric.full_comparisons() > 0
+        assert metric.evaluate(binary).item() == pytest.approx(
             ordinary_ap(scores, labels), rel=1e-6)
 
 
@@ -306,7 +307,8 @@ def test_pckh_reexpression_equals_pckh():
     metric = PCKhMetric(heatmaps, positive)
     expected = ordinary_pckh(heatmaps.view(-1, size, size), joints, radius)
     assert 0 < expected < 1
-    assert metric.evaluate(metric.full_comparisons() > 0).item() == pytest.approx(
+    binary = metric.full_comparisons() > 0
+    assert metric.evaluate(binary).item() == pytest.approx(
         expected)
 
 

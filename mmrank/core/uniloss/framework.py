@@ -621,7 +621,7 @@ class _AnchorSqDists(torch.autograd.Function):
         # invalid entries have 1 - u = 1: one each in sq_rest
         sq_truth = sq_rest - (metric.shape.numel() - truth.row_counts.sum())
         sq_dists = [sq_truth[None], sq_current[None]]
-        flip_index, flip_anchor, flip_sign, flip_u = [], [], [], []
+        flip_index, flip_anchor, flip_coefs = [], [], []
         for base, flips, base_sq, offset in (
                 (truth, good, sq_truth, 2),
                 (current, nearby, sq_current, 2 + good.num)):
@@ -632,13 +632,13 @@ class _AnchorSqDists(torch.autograd.Function):
             flip_index.append(flips.index)
             flip_anchor.append(flips.anchor + offset)
             # d/dc of sign (1 - 2 u) = -2 sign scale u (1 - u)
-            flip_sign.append(-2 * scale * sign * u_flip * rest_flip)
+            flip_coefs.append(-2 * scale * sign * u_flip * rest_flip)
         if num_random:
             sq_dists.append(sq_u + dots)
         index = torch.cat(flip_index)
         order = index.argsort()
         ctx.flip = (index[order], torch.cat(flip_anchor)[order],
-                    torch.cat(flip_sign)[order])
+                    torch.cat(flip_coefs)[order])
         ctx.metric, ctx.nums = metric, (good.num, nearby.num, num_random)
         ctx.seed, ctx.scale = seed, scale
         ctx.mark_non_differentiable(values)
