@@ -1,5 +1,4 @@
 import filecmp
-import json
 
 import cv2
 import numpy as np

@@ -11,8 +11,6 @@ import socket
 import subprocess
 import sys
 
-import pytest
-
 from ..conftest import repo_path
 
 CONFIG = repo_path('configs', 'retinanet', 'retinanet_r18_fpn_digits.py')
