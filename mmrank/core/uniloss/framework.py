@@ -537,12 +537,35 @@ class RowAllMetric(ComparisonMetric):
         return self.value_from_full_rows(row_counts)
 
 
-@dataclass
-class _RandomSums:
-    """Per-plane reductions of the random anchors over the blocks."""
-    hists: List[Tensor]
-    row_parts: List[List[Tensor]]
-    col_parts: List[Optional[Tensor]]
+class _PlaneSums:
+    """Reductions of one plane of random anchors, summed over the blocks."""
+
+    def __init__(self, num_bits: int) -> None:
+        self.num_bits = num_bits
+        self.hist: Optional[Tensor] = None
+        self.row_parts: List[Tensor] = []
+        self.col_counts: Optional[Tensor] = None
+
+    def add(self, words: Tensor, weights: Tensor, row_part: Tensor,
+            col_part: Optional[Tensor]) -> None:
+        """Add one block: its words weighted by ``1 - 2 u`` and its
+        per-row / per-column statistics."""
+        hist = torch.bincount(
+            words.reshape(-1), weights=weights, minlength=2**self.num_bits)
+        self.hist = hist if self.hist is None else self.hist + hist
+        self.row_parts.append(row_part)
+        if col_part is not None:
+            self.col_counts = col_part if self.col_counts is None else \
+                self.col_counts + col_part
+
+    def dots(self) -> Tensor:
+        """``T_i = sum_b a_ib (1 - 2 u_b)`` of the plane's anchors."""
+        return _bit_sums(self.hist, self.num_bits)
+
+    def values(self, metric: ComparisonMetric) -> Tensor:
+        """``g(a_i)`` of the plane's anchors."""
+        return metric.random_values(
+            torch.cat(self.row_parts, 1), self.col_counts)
 
 
 def _forward_sums(metric: ComparisonMetric, num_random: int, seed: int,
@@ -555,10 +578,8 @@ def _forward_sums(metric: ComparisonMetric, num_random: int, seed: int,
         ``||u - B||^2``, ``sum u^2``, and ``T_i = sum_b a_ib (1 - 2 u_b)``
         and ``g(a_i)`` of the random anchors.
     """
-    planes = _planes(num_random)
+    planes = [_PlaneSums(num_bits) for _, num_bits in _planes(num_random)]
     generator = _generator(metric.device, seed)
-    sums = _RandomSums([0] * len(planes), [[] for _ in planes],
-                       [None] * len(planes))
     sq_rest = sq_margin = sq_u = metric.inputs.new_zeros(())
     for rows in metric.row_blocks():
         u, rest = _relax(metric.block(rows), scale)
@@ -571,25 +592,18 @@ def _forward_sums(metric: ComparisonMetric, num_random: int, seed: int,
         flat = u.reshape(-1)
         sq_u = sq_u + flat.dot(flat)
         weights = (rest - u).reshape(-1)  # 1 - 2 u
-        for p, (_, num_bits) in enumerate(planes):
-            words = metric.random_words(rows, num_bits, generator)
-            sums.hists[p] = sums.hists[p] + torch.bincount(
-                words.reshape(-1), weights=weights, minlength=2**num_bits)
-            row_part, col_part = metric.random_block_counts(
-                words, rows, num_bits)
-            sums.row_parts[p].append(row_part)
-            if col_part is not None:
-                sums.col_parts[p] = col_part if sums.col_parts[
-                    p] is None else sums.col_parts[p] + col_part
-    dots = [_bit_sums(h, b) for h, (_, b) in zip(sums.hists, planes)]
-    values = [
-        metric.random_values(torch.cat(parts, 1), cols)
-        for parts, cols in zip(sums.row_parts, sums.col_parts)
-    ]
-    empty = metric.inputs.new_zeros(0)
-    return (sq_rest, sq_margin, sq_u,
-            torch.cat(dots).to(metric.dtype) if dots else empty,
-            torch.cat(values).to(metric.dtype) if values else empty)
+        for plane in planes:
+            words = metric.random_words(rows, plane.num_bits, generator)
+            plane.add(words, weights,
+                      *metric.random_block_counts(words, rows,
+                                                  plane.num_bits))
+    if not planes:
+        empty = metric.inputs.new_zeros(0)
+        return sq_rest, sq_margin, sq_u, empty, empty
+    dots = torch.cat([plane.dots() for plane in planes])
+    values = torch.cat([plane.values(metric) for plane in planes])
+    return (sq_rest, sq_margin, sq_u, dots.to(metric.dtype),
+            values.to(metric.dtype))
 
 
 class _AnchorSqDists(torch.autograd.Function):
