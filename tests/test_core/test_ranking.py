@@ -5,13 +5,14 @@ Oksuz et al. 2020, eqs. 2-14; AP Loss, Chen et al. 2019) with explicit
 positive x negative and positive x positive matrices and explicit loops
 over the positives; it shares no code with the implementation.
 """
+import itertools
 from typing import Dict, Optional
 
 import pytest
 import torch
 
-from mmrank.core import alrp_loss, ap_loss, ranking
-from mmrank.core.ranking import ranking_statistics
+from mmrank.core import alrp_loss, ap_loss
+from mmrank.core.ranking import engine, ranking_statistics
 
 EPS = 1e-5  # N_FP threshold of the aLRP gradient (issue 3)
 DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
@@ -21,7 +22,7 @@ DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
 def window_lookup(request, monkeypatch):
     """Run a test with the CPU lookup grid forced on, and without it."""
     if request.param == 'grid':
-        monkeypatch.setattr(ranking, '_GRID_MIN_QUERIES', 0)
+        monkeypatch.setattr(engine, 'GRID_MIN_QUERIES', 0)
     return request.param
 
 
@@ -57,10 +58,13 @@ def reference(logits: torch.Tensor,
             loc_sum = (not_self[i] * errors * h_pp[i]).sum()
             alrp_pos[i] = -(num_fp[i] + loc_sum) / rank[i] / num_pos
             alrp_neg += -alrp_pos[i] * h_pn[i] / num_fp[i]
-    # aLRP localisation: hard order, positives k with s_k >= s_i.
-    at_or_above = (pos[None, :] >= pos[:, None]).double()  # [i, k]
-    loss_loc = ((at_or_above * errors[None, :]).sum(1) / rank).mean()
-    loc_grad = (at_or_above / rank[:, None]).sum(0) / num_pos
+    # aLRP localisation: hard order; a tied positive counts half above,
+    # the positive itself fully.
+    higher = (pos[None, :] > pos[:, None]).double()  # [i, k]
+    tied = (pos[None, :] == pos[:, None]).double() * not_self
+    above = higher + 0.5 * tied + torch.eye(num_pos, dtype=torch.float64)
+    loss_loc = ((above * errors[None, :]).sum(1) / rank).mean()
+    loc_grad = (above / rank[:, None]).sum(0) / num_pos
 
     # AP Loss: ascending visit with a running maximum of precision.
     interpolated = torch.zeros(num_pos, dtype=torch.float64)
@@ -242,8 +246,9 @@ def test_ties_and_all_equal():
     loss_cls, loss_loc, grad, loc_grad = run_alrp(logits, targets,
                                                   loc_errors)
     assert_close(loss_cls, torch.tensor(0.5, dtype=torch.float64))
-    # Ties are ranked at or above each other: each mean uses all errors.
-    assert_close(loss_loc, loc_errors.sum() / 6)
+    # A tied positive counts half above the other: (E_i + (S - E_i) / 2)
+    # averaged over the five, over rank 6, is S / 10.
+    assert_close(loss_loc, loc_errors.sum() / 10)
     assert_close(grad, ref['alrp_grad'])
     assert_close(loc_grad, ref['loc_grad'])
     loss, grad = run_ap(logits, targets)
@@ -403,3 +408,48 @@ def test_bad_arguments_raise():
         ap_loss(logits, [1, 0, 0, 1])
     with pytest.raises(ValueError, match='delta'):
         ap_loss(logits, targets, delta=0.0)
+
+
+def authors_loc_loss(pos_logits, rank, loc_errors, order):
+    """aLRP L_loc as the authors compute it for one tie-break ``order``:
+    positives sorted by descending score (ties in the given order), the
+    cumulative sum of their errors over the smoothed rank."""
+    # Stable sort of the positives given in ``order``: ties keep it.
+    ranked = order[torch.sort(-pos_logits[order], stable=True).indices]
+    cum = torch.cumsum(loc_errors[ranked], 0)
+    per_positive = torch.zeros_like(cum).index_add(0, ranked, cum)
+    return (per_positive / rank).mean()
+
+
+def test_alrp_ties_average_the_authors_tie_break():
+    # 7 positives of equal logit (as under bf16) and a few negatives: the
+    # authors' value depends on the order of the tie; ours is its mean
+    # over all 5,040 orders, and stays below 1.
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.tensor([0.5] * 7 + [0.7, 0.1, -2.0], dtype=torch.float64)
+    targets = torch.tensor([1] * 7 + [0, 0, 0])
+    loc_errors = torch.rand(7, generator=gen, dtype=torch.float64) * 0.5 + 0.5
+    ref = reference(logits, targets, loc_errors)
+    rank = ref['rank_pos'] + ref['num_fp']
+    errors = loc_errors.clone().requires_grad_()
+    values = torch.stack([
+        authors_loc_loss(logits[:7], rank, errors, torch.tensor(order))
+        for order in itertools.permutations(range(7))
+    ])
+    values.mean().backward()
+    _, loss_loc, _, loc_grad = run_alrp(logits, targets, loc_errors)
+    assert_close(loss_loc, values.mean(), atol=1e-12)
+    assert values.min() < loss_loc < values.max() and loss_loc <= 1
+    # The gradient w.r.t. E is the authors' gradient averaged over orders.
+    assert_close(loc_grad, errors.grad, atol=1e-12)
+    assert_close(loc_grad, ref['loc_grad'])
+
+
+def test_alrp_all_equal_logits_stay_within_bound():
+    # All positives tied with errors 1: L_loc = (1 + (P - 1) / 2) / rank(i)
+    # = rank+(i) / rank(i) <= 1 (the old rule gave P / rank(i) > 1).
+    logits = torch.zeros(7, dtype=torch.float64)
+    targets = torch.ones(7, dtype=torch.long)
+    _, loss_loc, _, _ = run_alrp(logits, targets,
+                                 torch.ones(7, dtype=torch.float64))
+    assert_close(loss_loc, torch.tensor(1.0, dtype=torch.float64))
