@@ -56,7 +56,9 @@ def test_table_with_extrapolated_loop(bench, capsys):
     lines = capsys.readouterr().out.splitlines()
     rows = [line for line in lines if line.startswith('| tiny')]
     assert [row.split(' | ')[1] for row in rows] == [
-        'aLRP Loss', 'AP Loss', 'per-positive loop', 'focal (eager)', 'BCE'
+        'aLRP Loss', 'AP Loss', 'Rank & Sort Loss', 'per-positive loop',
+        'RS per-positive loop', 'focal (eager)', 'BCE'
     ]
     assert all(row.count('|') == 7 for row in rows)
-    assert '~' in rows[2]  # the loop's time is extrapolated, and marked
+    # The loops' times are extrapolated, and marked.
+    assert '~' in rows[3] and '~' in rows[4]

@@ -1,10 +1,11 @@
 """Forward + backward time and peak memory of the ranking losses.
 
 Compares, on the same flattened logits of one training step, mmrank's aLRP
-Loss and AP Loss (sorted positives + prefix sums, O((P + N) log P)), a
-per-positive loop that follows the aLRP authors' algorithm (for every
-positive, ``H`` against all positives and relevant negatives: O(P N)),
-an eager-PyTorch sigmoid focal loss and BCE::
+Loss, AP Loss and Rank & Sort Loss (sorted positives + prefix sums,
+O((P + N) log P), plus O(P log^2 P) quality-ordered sums for RS Loss),
+per-positive loops that follow the authors' aLRP and RankSort algorithms
+(for every positive, ``H`` against all positives and relevant negatives:
+O(P N)), an eager-PyTorch sigmoid focal loss and BCE::
 
     python tools/analysis_tools/benchmark_losses.py \
         [--device cpu|cuda] [--repeats 5] [--cases cpu_2m_p500 ...] \
@@ -34,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmrank.core.ranking import alrp_loss, ap_loss
+from mmrank.core.ranking import alrp_loss, ap_loss, rank_sort_loss
 
 RETINA_512_BATCH_8 = 8 * 49104 * 80
 #: name -> (number of logits, number of positives)
@@ -55,6 +56,7 @@ class Batch(NamedTuple):
     logits: Tensor
     targets: Tensor
     loc_errors: Tensor
+    qualities: Tensor  # targets with each positive's quality (RS Loss)
 
 
 def make_batch(num: int, num_pos: int, device: str, seed: int) -> Batch:
@@ -68,7 +70,10 @@ def make_batch(num: int, num_pos: int, device: str, seed: int) -> Batch:
     logits = torch.randn(num, generator=gen, device=device) * 1.5 - 4
     logits[positions] += 2
     loc_errors = torch.rand(num_pos, generator=gen, device=device)
-    return Batch(logits, targets, loc_errors)
+    qualities = targets.to(logits.dtype)
+    qualities[positions] = torch.rand(
+        num_pos, generator=gen, device=device) * 0.9 + 0.1
+    return Batch(logits, targets, loc_errors, qualities)
 
 
 def sigmoid_focal_loss(logits: Tensor, targets: Tensor, gamma: float = 2.0,
@@ -149,19 +154,81 @@ class _LoopGradient(torch.autograd.Function):
         return grad * grad_loss, None, None
 
 
+def rank_sort_loop(logits: Tensor, targets: Tensor, delta: float = 0.5,
+                   max_positives: Optional[int] = None) -> Tensor:
+    """Rank & Sort Loss the authors' way (their ``RankSort`` forward).
+
+    For each positive ``i`` in ascending score order: ``H`` against every
+    positive and every relevant negative (logit >= lowest positive -
+    delta), the ranking error, the current and target sorting errors, and
+    the identity updates (denominators compared with 1e-10). O(P N) time.
+    Returns ``L_rank + L_sort`` with the authors' gradient (their backward
+    scales it by the gradient of the returned sum). With ``max_positives``
+    only that many positives are visited (for timing).
+    """
+    fg = targets > 0
+    fg_logits, fg_targets = logits.detach()[fg], targets[fg]
+    bg = (targets == 0) & (logits.detach() >= fg_logits.min() - delta)
+    bg_logits = logits.detach()[bg]
+    bg_grad = torch.zeros_like(bg_logits)
+    fg_grad = torch.zeros_like(fg_logits)
+    ranking_error = torch.zeros_like(fg_logits)
+    sorting_error = torch.zeros_like(fg_logits)
+    for ii in torch.argsort(fg_logits)[:max_positives]:
+        fg_rel = ((fg_logits - fg_logits[ii]) / (2 * delta) + 0.5).clamp(0, 1)
+        bg_rel = ((bg_logits - fg_logits[ii]) / (2 * delta) + 0.5).clamp(0, 1)
+        rank_pos, fp_num = fg_rel.sum(), bg_rel.sum()
+        ranking_error[ii] = fp_num / (rank_pos + fp_num)
+        current = (fg_rel * (1 - fg_targets)).sum() / rank_pos
+        better = fg_targets >= fg_targets[ii]
+        target_order = better * fg_rel
+        sorting_error[ii] = current - (target_order * (
+            1 - fg_targets)).sum() / target_order.sum()
+        if fp_num > 1e-10:
+            fg_grad[ii] -= ranking_error[ii]
+            bg_grad += bg_rel * (ranking_error[ii] / fp_num)
+        missorted = (~better) * fg_rel
+        if missorted.sum() > 1e-10:
+            fg_grad[ii] -= sorting_error[ii]
+            fg_grad += missorted * (sorting_error[ii] / missorted.sum())
+    grad = torch.zeros_like(logits)
+    grad[fg] = fg_grad / fg_logits.numel()
+    grad[bg] = bg_grad / fg_logits.numel()
+    return _LoopGradient.apply(logits,
+                               ranking_error.mean() + sorting_error.mean(),
+                               grad)
+
+
 def alrp_total(batch: Batch, logits: Tensor) -> Tensor:
     loss_cls, loss_loc = alrp_loss(logits, batch.targets, batch.loc_errors)
     return loss_cls + loss_loc
 
 
+def rank_sort_total(batch: Batch, logits: Tensor) -> Tensor:
+    loss_rank, loss_sort = rank_sort_loss(logits, batch.qualities)
+    return loss_rank + loss_sort
+
+
 METHODS: Dict[str, Callable[[Batch, Tensor], Tensor]] = {
     'aLRP Loss': alrp_total,
     'AP Loss': lambda batch, logits: ap_loss(logits, batch.targets),
+    'Rank & Sort Loss': rank_sort_total,
     'per-positive loop': lambda batch, logits: per_positive_loop(
         logits, batch.targets, batch.loc_errors),
+    'RS per-positive loop': lambda batch, logits: rank_sort_loop(
+        logits, batch.qualities),
     'focal (eager)': lambda batch, logits: sigmoid_focal_loss(
         logits, batch.targets),
     'BCE': lambda batch, logits: bce_loss(logits, batch.targets),
+}
+
+
+#: The loops, called with a number of positives to visit (for timing).
+LOOPS: Dict[str, Callable[[Batch, Tensor, int], Tensor]] = {
+    'per-positive loop': lambda batch, logits, visit: per_positive_loop(
+        logits, batch.targets, batch.loc_errors, max_positives=visit),
+    'RS per-positive loop': lambda batch, logits, visit: rank_sort_loop(
+        logits, batch.qualities, max_positives=visit),
 }
 
 
@@ -225,12 +292,10 @@ def measure(method: str, batch: Batch, repeats: int, device: str,
     """Median seconds, peak extra bytes and whether time is extrapolated."""
     logits = batch.logits.clone().requires_grad_()
     fn = METHODS[method]
-    if method == 'per-positive loop':
+    if method in LOOPS:
         probe = 20
-        per_positive = time_call(
-            lambda: per_positive_loop(logits, batch.targets,
-                                      batch.loc_errors, max_positives=probe),
-            logits, device) / probe
+        per_positive = time_call(lambda: LOOPS[method](batch, logits, probe),
+                                 logits, device) / probe
         estimate = per_positive * batch.loc_errors.numel()
         if estimate > loop_budget:
             return estimate, float('nan'), True
@@ -247,11 +312,11 @@ def measure(method: str, batch: Batch, repeats: int, device: str,
     return statistics.median(times), memory.peak, False
 
 
-def check_against_loop(batch: Batch) -> float:
-    """Largest gradient difference of aLRP Loss and the loop, relative to
-    the largest gradient magnitude."""
+def check_against_loop(batch: Batch, method: str, loop: str) -> float:
+    """Largest gradient difference of ``method`` and its ``loop``, relative
+    to the largest gradient magnitude."""
     grads = []
-    for fn in (METHODS['aLRP Loss'], METHODS['per-positive loop']):
+    for fn in (METHODS[method], METHODS[loop]):
         logits = batch.logits.clone().requires_grad_()
         fn(batch, logits).backward()
         grads.append(logits.grad)
@@ -275,9 +340,12 @@ def run_case(name: str, args: argparse.Namespace) -> List[str]:
         rows.append(f'| {name} ({num / 1e6:.1f} M, P={num_pos}) | {method} '
                     f'| {mark}{seconds * 1e3:.1f} | '
                     f'{mark}{seconds / focal_time:.2f}x | {memory} |')
-    if not results['per-positive loop'][2]:
-        rows.append(f'<!-- {name}: max |grad(aLRP) - grad(loop)| / '
-                    f'max |grad| = {check_against_loop(batch):.1e} -->')
+    for method, loop in (('aLRP Loss', 'per-positive loop'),
+                         ('Rank & Sort Loss', 'RS per-positive loop')):
+        if not results[loop][2]:
+            rows.append(f'<!-- {name}: max |grad({method}) - grad({loop})| '
+                        f'/ max |grad| = '
+                        f'{check_against_loop(batch, method, loop):.1e} -->')
     return rows
 
 
