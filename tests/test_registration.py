@@ -90,6 +90,7 @@ RETINA = dict(num_classes=3, in_channels=8, feat_channels=8, stacked_convs=1,
 BUILD_ARGS = {
     ('mmdet', 'MODELS', 'aLRPLoss'): {},
     ('mmdet', 'MODELS', 'APLoss'): {},
+    ('mmdet', 'MODELS', 'RankSortLoss'): {},
     ('mmdet', 'MODELS', 'RankingRetinaHead'): RETINA,
     ('mmdet', 'MODELS', 'RankingRPNHead'): dict(
         {k: v for k, v in RETINA.items() if k != 'stacked_convs'},

@@ -19,16 +19,23 @@ from tests.test_models.ranking_helpers import ToyRankingHead
 class FakeRunner:
     """What the hook reads from a runner."""
 
-    def __init__(self, model: nn.Module, loop_type=EpochBasedTrainLoop):
+    def __init__(self, model: nn.Module, loop_type=EpochBasedTrainLoop,
+                 dataloader_length: int = 5):
         self.model = model
         self.train_loop = loop_type.__new__(loop_type)
+        self.train_dataloader = range(dataloader_length)
         self.message_hub = MessageHub.get_instance('sb_hook_test')
         self.iter = 0
 
 
+def weight(head) -> float:
+    """The head's self-balancing weight w_r."""
+    return float(head.loss_cls.loc_weight)
+
+
 def _run_iters(hook, runner, head, components):
     for cls_loc in components:
-        head.sb_components = torch.tensor(cls_loc)
+        head.feed_balance_terms(torch.tensor(cls_loc))
         hook.after_train_iter(runner, runner.iter)
         runner.iter += 1
 
@@ -39,16 +46,19 @@ def test_weight_after_epoch():
     hook = SelfBalancingHook()
     hook.before_train(runner)
     _run_iters(hook, runner, head, [(0.6, 0.02), (0.4, 0.03)])
-    assert float(head.loc_weight) == 50.0  # initial weight until epoch end
+    assert weight(head) == 50.0  # initial weight until epoch end
     assert runner.message_hub.get_scalar(
         'train/head.loc_weight').current() == 50.0
     hook.after_train_epoch(runner)
     # mean(L_cls + L_loc) / mean(L_loc) = (1.0 + 0.05) / 0.05
-    assert float(head.loc_weight) == pytest.approx(21.0)
+    assert weight(head) == pytest.approx(21.0)
     # A period without localisation loss (no positives) keeps the weight.
     _run_iters(hook, runner, head, [(0.0, 0.0)])
     hook.after_train_epoch(runner)
-    assert float(head.loc_weight) == pytest.approx(21.0)
+    assert weight(head) == pytest.approx(21.0)
+    # So does a period in which the head computed no loss at all.
+    hook.after_train_epoch(runner)
+    assert weight(head) == pytest.approx(21.0)
 
 
 def test_weight_from_ranking_loss():
@@ -61,12 +71,15 @@ def test_weight_from_ranking_loss():
     labels = torch.tensor([0, 3, 3, 1, 3, 2, 3, 3])
     boxes = torch.tensor([[0., 0., 10., 10.]]).repeat(8, 1)
     losses = head.loss(torch.randn(8, 8), labels, boxes)
-    loss_cls, loss_loc = head.sb_components.tolist()
+    terms = head.pop_balance_terms()
+    loss_cls, loss_loc = terms.tolist()
     torch.testing.assert_close(losses['loss_bbox'],
                                50 * torch.tensor(loss_loc))
+    head.feed_balance_terms(terms)
     hook.after_train_iter(runner, 0)
+    assert head.pop_balance_terms() is None  # popped by the hook
     hook.after_train_epoch(runner)
-    assert float(head.loc_weight) == pytest.approx(
+    assert weight(head) == pytest.approx(
         (loss_cls + loss_loc) / loss_loc, rel=1e-6)
 
 
@@ -76,9 +89,45 @@ def test_iteration_interval():
     hook = SelfBalancingHook(interval=2)
     hook.before_train(runner)
     _run_iters(hook, runner, head, [(0.3, 0.1)])
-    assert float(head.loc_weight) == 50.0
+    assert weight(head) == 50.0
     _run_iters(hook, runner, head, [(0.5, 0.1)])
-    assert float(head.loc_weight) == pytest.approx(5.0)
+    assert weight(head) == pytest.approx(5.0)
+
+
+def test_iteration_loop_updates_once_per_pass_over_the_data():
+    head = ToyRankingHead()
+    runner = FakeRunner(
+        nn.ModuleDict(dict(head=head)), IterBasedTrainLoop,
+        dataloader_length=3)
+    hook = SelfBalancingHook()
+    hook.before_train(runner)
+    _run_iters(hook, runner, head, [(0.3, 0.1), (0.5, 0.1)])
+    assert weight(head) == 50.0
+    _run_iters(hook, runner, head, [(0.4, 0.1)])
+    # (1.2 + 0.3) / 0.3 after len(train_dataloader) = 3 iterations.
+    assert weight(head) == pytest.approx(5.0)
+
+
+def test_large_jump_is_logged(monkeypatch):
+    from mmrank.engine.hooks import self_balancing_hook
+    logged = []
+    monkeypatch.setattr(self_balancing_hook, 'print_log',
+                        lambda msg, logger, level=20: logged.append(
+                            (level, msg)))
+    head = ToyRankingHead()
+    runner = FakeRunner(nn.ModuleDict(dict(head=head)), IterBasedTrainLoop,
+                        dataloader_length=2)
+    hook = SelfBalancingHook()
+    hook.before_train(runner)
+    _run_iters(hook, runner, head, [(0.9, 3.5e-4), (0.9, 3.5e-4)])
+    assert weight(head) == pytest.approx((0.9 + 3.5e-4) / 3.5e-4)
+    warning = [msg for level, msg in logged if level == 30]
+    assert len(warning) == 1 and 'changed from 50 to 2572' in warning[0]
+    assert 'mean L_cls = 0.9' in warning[0] and \
+        'mean L_loc = 0.00035' in warning[0] and 'interval' in warning[0]
+    # A moderate change is not a warning.
+    _run_iters(hook, runner, head, [(0.9, 1e-3), (0.9, 1e-3)])
+    assert len([msg for level, msg in logged if level == 30]) == 1
 
 
 def test_two_stage_heads_balanced_separately():
@@ -86,21 +135,17 @@ def test_two_stage_heads_balanced_separately():
     runner = FakeRunner(nn.ModuleDict(dict(rpn_head=rpn, roi_head=roi)))
     hook = SelfBalancingHook()
     hook.before_train(runner)
-    rpn.sb_components = torch.tensor([0.9, 0.1])
-    roi.sb_components = torch.tensor([0.3, 0.1])
+    rpn.feed_balance_terms(torch.tensor([0.9, 0.1]))
+    roi.feed_balance_terms(torch.tensor([0.3, 0.1]))
     hook.after_train_iter(runner, 0)
     hook.after_train_epoch(runner)
-    assert float(rpn.loc_weight) == pytest.approx(10.0)
-    assert float(roi.loc_weight) == pytest.approx(4.0)
+    assert weight(rpn) == pytest.approx(10.0)
+    assert weight(roi) == pytest.approx(4.0)
 
 
 def test_configuration_errors():
     with pytest.raises(ValueError, match='interval'):
         SelfBalancingHook(interval=0)
-    head = ToyRankingHead()
-    with pytest.raises(ValueError, match='no epochs'):
-        SelfBalancingHook().before_train(
-            FakeRunner(nn.ModuleDict(dict(head=head)), IterBasedTrainLoop))
     with pytest.raises(ValueError, match='no head'):
         SelfBalancingHook().before_train(FakeRunner(nn.Linear(2, 2)))
 
@@ -127,7 +172,7 @@ def _gloo_worker(rank: int, port: int, out_dir: str) -> None:
                     for it in range(3)])
         hook.after_train_epoch(runner)
         with open(osp.join(out_dir, f'{rank}.txt'), 'w') as f:
-            f.write(repr(float(head.loc_weight)))
+            f.write(repr(weight(head)))
     finally:
         torch_dist.destroy_process_group()
 
@@ -173,7 +218,7 @@ class RecordWeightHook(Hook):
         self.weights = []
 
     def before_train_epoch(self, runner):
-        self.weights.append(float(runner.model.head.loc_weight))
+        self.weights.append(weight(runner.model.head))
 
 
 def _runner(work_dir, max_epochs, **kwargs):
@@ -200,7 +245,7 @@ def test_resume_restores_weight(tmp_path):
     assert record.weights[0] == 50.0 and record.weights[1] != 50.0
     checkpoint = torch.load(
         osp.join(str(tmp_path), 'epoch_1.pth'), weights_only=False)
-    assert float(checkpoint['state_dict']['head.loc_weight']) == \
+    assert float(checkpoint['state_dict']['head.loss_cls.loc_weight']) == \
         pytest.approx(record.weights[1])
 
     resumed = RecordWeightHook()

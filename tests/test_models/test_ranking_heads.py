@@ -8,7 +8,6 @@ from mmdet.registry import MODELS
 from mmengine.structures import InstanceData
 
 from mmrank.core.ranking import alrp_loss
-from mmrank.models.dense_heads.ranking_anchor_heads import _LevelAwareAssigner
 from tests.conftest import repo_path
 from tests.test_models.ranking_helpers import (CPU_CONFIGS, build_detector,
                                                demo_batch, giou, load_config)
@@ -69,7 +68,6 @@ def _anchor_reference(head, cls_scores, bbox_preds, gts, metas):
     """aLRP Loss of an anchor head from an explicit loop over priors."""
     featmap_sizes = [c.shape[-2:] for c in cls_scores]
     anchors, valid = head.get_anchors(featmap_sizes, metas, device='cpu')
-    head.num_level_anchors = [a.size(0) for a in anchors[0]]
     labels, weights, targets, _, _ = head.get_targets(anchors, valid, gts,
                                                       metas)
     num_cls, num_base = head.cls_out_channels, head.num_base_priors
@@ -101,7 +99,7 @@ def _anchor_reference(head, cls_scores, bbox_preds, gts, metas):
     loss_cls, loss_loc = alrp_loss(
         torch.cat(logits), torch.cat(ranking_targets), loc_errors)
     weight = head.loss_cls.loss_weight
-    return weight * loss_cls, weight * head.loc_weight * loss_loc
+    return weight * loss_cls, weight * head.loss_cls.loc_weight * loss_loc
 
 
 @pytest.mark.parametrize('name,head_name,keys', [
@@ -239,7 +237,7 @@ def test_atss_assigner():
     cfg.model.backbone.init_cfg = None
     cfg.model.bbox_head.num_classes = 10
     model = MODELS.build(cfg.model)
-    assert isinstance(model.bbox_head.assigner, _LevelAwareAssigner)
+    assert type(model.bbox_head.assigner).__name__ == 'ATSSAssigner'
     assert model.bbox_head.num_base_priors == 2
     data = demo_batch(model, num_items=[3, 0], size=64)
     total, log_vars = _total_loss(model, data)
@@ -250,7 +248,7 @@ def test_atss_assigner():
 def test_wrong_loss_type():
     cfg = load_config('alrp_loss/alrp-loss_retinanet_r18_fpn_digits.py')
     cfg.model.bbox_head.loss_cls = dict(type='FocalLoss', use_sigmoid=True)
-    with pytest.raises(TypeError, match='aLRPLoss or APLoss'):
+    with pytest.raises(TypeError, match='needs a ranking loss.*aLRPLoss'):
         MODELS.build(cfg.model)
 
 
@@ -258,7 +256,8 @@ def test_wrong_loss_type():
     'path',
     sorted(
         glob.glob(repo_path('configs', 'alrp_loss', '*.py')) +
-        glob.glob(repo_path('configs', 'ap_loss', '*.py'))),
+        glob.glob(repo_path('configs', 'ap_loss', '*.py')) +
+        glob.glob(repo_path('configs', 'rs_loss', '*.py'))),
     ids=osp.basename)
 def test_every_config_builds(path):
     cfg = load_config(osp.relpath(path, repo_path('configs')))
@@ -346,3 +345,81 @@ def test_sigmoid_classifier_without_use_sigmoid_in_config():
     cfg.model.rpn_head.loss_cls.use_sigmoid = False
     with pytest.raises(ValueError, match='use_sigmoid'):
         MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize('baseline,name', [
+    ('rs_loss/atss_r18_fpn_digits.py', 'rs_loss/rs-loss_atss_r18_fpn_digits.py'),
+    ('alrp_loss/faster-rcnn_r18_fpn_digits.py',
+     'rs_loss/rs-loss_faster-rcnn_r18_fpn_digits.py'),
+])
+def test_rs_configs_differ_from_their_baselines_only_in_the_method(
+        baseline, name):
+    """RS-ATSS is ATSS without centerness + RS Loss; RS-R-CNN is Faster
+    R-CNN + RS Loss without sampling: nothing else differs."""
+    base = _flatten(load_config(baseline).to_dict())
+    ranking = _flatten(load_config(name).to_dict())
+    method = ('model.bbox_head.type', 'model.bbox_head.loss_cls',
+              'model.rpn_head.type', 'model.rpn_head.loss_cls',
+              'model.rpn_head.reg_decoded_bbox',
+              'model.roi_head.bbox_head.type',
+              'model.roi_head.bbox_head.loss_cls',
+              'model.roi_head.bbox_head.reg_decoded_bbox',
+              'model.train_cfg.rpn.sampler',
+              'model.train_cfg.rcnn.sampler.num', 'rs_')
+    differ = {
+        key
+        for key in set(base) | set(ranking)
+        if base.get(key, '<absent>') != ranking.get(key, '<absent>')
+    }
+    assert {key for key in differ if not key.startswith(method)} == set()
+    assert ranking.get('model.bbox_head.type', 'RankingRetinaHead') != \
+        'ATSSHead'
+
+
+def test_rs_atss_head_matches_core():
+    """RS-ATSS: IoU targets of the decoded boxes, the core's RS Loss over
+    the whole batch, and the score-weighted GIoU box loss."""
+    from mmrank.core.ranking import rank_sort_loss
+    model = build_detector('rs_loss/rs-loss_atss_r18_fpn_digits.py')
+    head = model.bbox_head
+    data = demo_batch(model, num_items=[4, 3], size=64)
+    metas = [s.metainfo for s in data['data_samples']]
+    gts = [s.gt_instances for s in data['data_samples']]
+    cls_scores, bbox_preds = head(model.extract_feat(data['inputs']))
+    losses = head.loss_by_feat(cls_scores, bbox_preds, gts, metas)
+    # Reference: the targets of mmdet's own ATSSHead (the baseline config's
+    # head, same anchors and assigner), flattened image-major.
+    atss = build_detector('rs_loss/atss_r18_fpn_digits.py').bbox_head
+    featmap_sizes = [c.shape[-2:] for c in cls_scores]
+    anchors, valid = atss.get_anchors(featmap_sizes, metas, device='cpu')
+    targets = atss.get_targets(anchors, valid, gts, metas)
+    labels = torch.cat([t.reshape(2, -1) for t in targets[1]], 1).flatten()
+    boxes = torch.cat([t.reshape(2, -1, 4) for t in targets[3]],
+                      1).reshape(-1, 4)
+    flat_anchors = torch.cat([t.reshape(2, -1, 4) for t in targets[0]],
+                             1).reshape(-1, 4)
+    logits = torch.cat([
+        c.permute(0, 2, 3, 1).reshape(2, -1, head.num_classes)
+        for c in cls_scores
+    ], 1).reshape(-1, head.num_classes)
+    deltas = torch.cat(
+        [b.permute(0, 2, 3, 1).reshape(2, -1, 4) for b in bbox_preds],
+        1).reshape(-1, 4)
+    pos = torch.nonzero(labels < head.num_classes).squeeze(1)
+    assert pos.numel() > 0
+    pred = head.bbox_coder.decode(flat_anchors[pos], deltas[pos])
+    iou, giou_values = giou(pred, boxes[pos])
+    quality = torch.zeros_like(logits)
+    quality[pos, labels[pos]] = iou.detach()
+    ref_rank, ref_sort = rank_sort_loss(logits.flatten(), quality.flatten())
+    weights = logits[pos].detach().sigmoid().max(dim=1).values
+    box = ((1 - giou_values) * weights).sum() / weights.sum()
+    close = dict(rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(losses['loss_rank'], ref_rank, **close)
+    torch.testing.assert_close(losses['loss_sort'], ref_sort, **close)
+    torch.testing.assert_close(losses['box_weight'],
+                               ((ref_rank + ref_sort) / box).detach(),
+                               **close)
+    torch.testing.assert_close(losses['loss_bbox'], ref_rank + ref_sort,
+                               **close)
+    assert 'loss_centerness' not in losses

@@ -16,6 +16,8 @@ STEPS = {
     'alrp_loss/alrp-loss_fovea_r18_fpn_digits.py': 16,
     'ap_loss/ap-loss_fovea_r18_fpn_digits.py': 16,
     'alrp_loss/alrp-loss_faster-rcnn_r18_fpn_digits.py': 8,
+    'rs_loss/rs-loss_atss_r18_fpn_digits.py': 16,
+    'rs_loss/rs-loss_faster-rcnn_r18_fpn_digits.py': 8,
 }
 
 
@@ -39,12 +41,13 @@ def _method_loss(model, total):
     With aLRP Loss that is L_cls + L_loc of each head (the LRP error of the
     ranking, paper eq. 7): the weighted total L_cls + 50 L_loc may rise at
     first, because L_loc is normalised by ranks that shrink as negatives
-    are pushed below the positives. Other losses: the total.
+    are pushed below the positives. Other losses: the total (for RS Loss
+    twice L_rank + L_sort, as the box loss is balanced to their value).
     """
-    heads = ranking_heads(model, self_balanced_only=True).values()
+    heads = ranking_heads(model, self_balancing_only=True).values()
     if not heads:
         return total.item()
-    return sum(float(head.sb_components.sum()) for head in heads)
+    return sum(float(head.pop_balance_terms().sum()) for head in heads)
 
 
 @pytest.mark.parametrize('name', sorted(STEPS))

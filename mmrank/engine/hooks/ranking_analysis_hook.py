@@ -11,12 +11,14 @@ from mmrank.registry import register
 class RankingAnalysisHook(Hook):
     """Log ρ and the gradient balance of every ranking head at an interval.
 
-    Every ``interval`` training iterations each head with aLRP or AP Loss
-    records, for that iteration, the Pearson correlation between the ranks of
-    its positives' classification scores and the ranks of their IoUs
-    (``<head>.rank_corr``, paper Tables 2 and 5) and the ratio of the summed
-    gradient magnitudes of the negatives to those of the positives
-    (``<head>.grad_ratio``, paper Fig. 4; 1 by Theorem 2).
+    Every ``interval`` training iterations each head trained with a ranking
+    loss records, for that iteration, the Pearson correlation between the
+    ranks of its positives' classification scores and the ranks of their
+    IoUs (``<head>.rank_corr``, paper Tables 2 and 5) and the ratio of the
+    summed gradient magnitudes of the negatives to those of the positives
+    (``<head>.grad_ratio``, paper Fig. 4; 1 by Theorem 2 for aLRP and AP
+    Loss; with RS Loss the sorting part moves gradient among the positives,
+    so the ratio is below 1).
 
     Args:
         interval: Analyse every ``interval`` iterations.
@@ -36,7 +38,7 @@ class RankingAnalysisHook(Hook):
         self.heads = ranking_heads(runner.model)
         if not self.heads:
             raise ValueError('RankingAnalysisHook found no head trained with '
-                             'aLRPLoss or APLoss in the model')
+                             'a ranking loss in the model')
 
     def before_train_iter(self,
                           runner,
@@ -45,7 +47,7 @@ class RankingAnalysisHook(Hook):
         """Ask the heads to analyse this iteration."""
         if self.every_n_train_iters(runner, self.interval):
             for head in self.heads.values():
-                head.analysis_requested = True
+                head.request_analysis()
 
     def after_train_iter(self,
                          runner,
@@ -56,6 +58,5 @@ class RankingAnalysisHook(Hook):
         if not self.every_n_train_iters(runner, self.interval):
             return
         for name, head in self.heads.items():
-            for key, value in head.ranking_stats.items():
+            for key, value in head.pop_analysis().items():
                 runner.message_hub.update_scalar(f'train/{name}.{key}', value)
-            head.ranking_stats = {}

@@ -4,33 +4,47 @@ from typing import Dict, Optional, Sequence
 import torch
 from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
 
 from mmrank.models.utils import RankingHeadMixin, ranking_heads
 from mmrank.registry import register
 
+#: A weight change above this factor in one update is logged as a warning.
+SUSPICIOUS_CHANGE = 10.0
+
 
 @register('mmdet', 'HOOKS')
 class SelfBalancingHook(Hook):
-    """Set w_r = mean(L_cls + L_loc) / mean(L_loc) of the previous period.
+    """Update the balancing weight of self-balancing ranking losses.
 
-    aLRP Loss is L_cls + w_r · L_loc. Every iteration this hook collects the
-    unweighted components of each head with aLRP Loss; at the end of each
-    epoch (or every ``interval`` iterations) it sums them over all ranks
-    (``mmengine.dist.all_reduce``, a no-op in one process), so every rank
-    gets the same w_r, and writes it into the head's ``loc_weight`` buffer,
-    which is saved in checkpoints and restored by ``--resume``. The heads of
-    a two-stage detector (RPN, RoI) are balanced separately. The initial
-    w_r is the head's ``loc_weight`` argument (50 in the paper). The current
-    weight is logged as ``<head name>.loc_weight``.
+    For aLRP Loss, L_cls + w_r · L_loc, the rule is w_r = mean(L_cls +
+    L_loc) / mean(L_loc) over the previous period. Every iteration this
+    hook pops the balance terms of each head whose loss self-balances
+    (:meth:`RankingHeadMixin.pop_balance_terms`); at the end of each period
+    it sums them over all ranks (``mmengine.dist.all_reduce``, a no-op in
+    one process), so every rank gets the same weight, and hands the sums to
+    the head (:meth:`RankingHeadMixin.apply_balance`), whose loss keeps the
+    weight in a buffer saved in checkpoints and restored by ``--resume``.
+    The heads of a two-stage detector (RPN, RoI) are balanced separately.
+    The initial w_r is the loss's ``loc_weight`` (50 in the paper). The
+    current weight is logged as ``<head name>.loc_weight``.
+
+    The period is one pass over the training set: the epoch of an
+    epoch-based loop, or ``len(train_dataloader)`` iterations of an
+    iteration-based one, unless ``interval`` is given. The paper updates
+    once per COCO epoch (3,665 iterations at batch 32); a much shorter
+    period averages few iterations, and early in training, when almost no
+    positive is ranked above the negatives, L_loc is tiny and w_r jumps.
+    An update that changes a weight more than 10x is logged as a warning
+    with the mean terms that caused it.
 
     Because the sums are reset at each update, a run resumed in the middle
-    of an ``interval`` (iteration-based schedules) averages the rest of that
-    period only.
+    of a period averages the rest of that period only.
 
     Args:
         interval: Update every ``interval`` training iterations; None
-            updates at the end of each epoch (epoch-based loops only).
+            updates once per pass over the training set.
     """
 
     priority = 'NORMAL'  # 50: before the logger (60) and checkpoint hooks
@@ -43,19 +57,24 @@ class SelfBalancingHook(Hook):
         self.interval = interval
         self.heads: Dict[str, RankingHeadMixin] = {}
         self.sums: Dict[str, torch.Tensor] = {}
+        self.counts: Dict[str, int] = {}
+        self._period: Optional[int] = None
 
     def before_train(self, runner) -> None:
-        """Find the self-balanced heads and check the schedule."""
-        if self.interval is None and not isinstance(runner.train_loop,
-                                                    EpochBasedTrainLoop):
-            raise ValueError(
-                'SelfBalancingHook(interval=None) updates at epoch ends; '
-                f'{type(runner.train_loop).__name__} has no epochs: set '
-                'interval (e.g. the number of iterations of one epoch)')
-        self.heads = ranking_heads(runner.model, self_balanced_only=True)
+        """Find the self-balancing heads and fix the period."""
+        self.heads = ranking_heads(runner.model, self_balancing_only=True)
         if not self.heads:
-            raise ValueError('SelfBalancingHook found no head trained with '
-                             'aLRPLoss in the model')
+            raise ValueError('SelfBalancingHook found no head whose loss '
+                             'self-balances (e.g. aLRPLoss) in the model')
+        self._period = self.interval
+        if self._period is None and not isinstance(runner.train_loop,
+                                                   EpochBasedTrainLoop):
+            self._period = len(runner.train_dataloader)
+            print_log(
+                f'SelfBalancingHook: {type(runner.train_loop).__name__} '
+                f'has no epochs; updating every {self._period} iterations '
+                '(one pass over the training set; set interval to change)',
+                logger='current')
         self._reset()
 
     def after_train_iter(self,
@@ -63,41 +82,64 @@ class SelfBalancingHook(Hook):
                          batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[Sequence] = None) -> None:
-        """Collect (L_cls, L_loc); update every ``interval`` iterations."""
+        """Collect the balance terms; update at the end of a period."""
         for name, head in self.heads.items():
-            if head.sb_components is not None:
-                self.sums[name] += torch.cat(
-                    [head.sb_components.detach().double().cpu(),
-                     torch.ones(1, dtype=torch.float64)])
-                head.sb_components = None
+            terms = head.pop_balance_terms()
+            if terms is not None:
+                terms = terms.detach().double().cpu()
+                if name not in self.sums:
+                    self.sums[name] = torch.zeros_like(terms)
+                self.sums[name] += terms
+                self.counts[name] += 1
             runner.message_hub.update_scalar(f'train/{name}.loc_weight',
-                                             float(head.loc_weight))
-        if self.interval is not None and self.every_n_train_iters(
-                runner, self.interval):
+                                             head.balance_weight())
+        if self._period is not None and self.every_n_train_iters(
+                runner, self._period):
             self.update_weights()
 
     def after_train_epoch(self, runner) -> None:
-        """Update at the end of each epoch when no interval is set."""
-        if self.interval is None:
+        """Update at the end of each epoch when the period is the epoch."""
+        if self._period is None:
             self.update_weights()
 
     def update_weights(self) -> None:
-        """All-reduce the sums, set w_r on each head and reset the sums.
+        """All-reduce the sums, update each head's weight, reset the sums.
 
-        A head that saw no L_loc > 0 in the period (e.g. no positives) keeps
-        its weight.
+        Every rank takes part for every head, also one that saw no terms
+        (its sums are zeros of the head's length).
         """
         for name, head in self.heads.items():
-            sums = self.sums[name]
-            all_reduce(sums, op='sum')
-            loss_cls, loss_loc, _ = sums.tolist()
-            if loss_loc > 0:
-                head.loc_weight.fill_((loss_cls + loss_loc) / loss_loc)
+            size = len(head.loss_cls.balance_term_names)
+            sums = self.sums.get(name, torch.zeros(size, dtype=torch.float64))
+            packed = torch.cat([sums, torch.tensor([float(self.counts[name])],
+                                                   dtype=torch.float64)])
+            all_reduce(packed, op='sum')
+            before = head.balance_weight()
+            head.apply_balance(packed[:-1])
+            self._warn_if_jump(name, head, before, packed)
         self._reset()
 
+    @staticmethod
+    def _warn_if_jump(name: str, head: RankingHeadMixin, before: float,
+                      packed: torch.Tensor) -> None:
+        """Log a warning for a change of more than 10x in one update."""
+        after = head.balance_weight()
+        if before > 0 and after > 0 and max(
+                after / before, before / after) > SUSPICIOUS_CHANGE:
+            means = packed[:-1] / packed[-1].clamp(min=1)
+            terms = ', '.join(
+                f'mean {term} = {value:.3g}' for term, value in zip(
+                    head.loss_cls.balance_term_names, means.tolist()))
+            print_log(
+                f'SelfBalancingHook: {name} weight changed from {before:.4g} '
+                f'to {after:.4g} in one update over {int(packed[-1])} '
+                f'iterations ({terms}). A small mean L_loc early in training '
+                'makes the weight jump; if this persists, lengthen the '
+                'period (interval).',
+                logger='current',
+                level=30)
+
     def _reset(self) -> None:
-        """Zero the per-head sums of (L_cls, L_loc, iterations)."""
-        self.sums = {
-            name: torch.zeros(3, dtype=torch.float64)
-            for name in self.heads
-        }
+        """Zero the per-head sums and counts."""
+        self.sums = {}
+        self.counts = {name: 0 for name in self.heads}

@@ -1,20 +1,22 @@
-"""Anchor-based dense heads trained with aLRP Loss or AP Loss.
+"""Anchor-based dense heads trained with a ranking loss.
 
-* :class:`RankingRetinaHead`: RetinaNet head; MaxIoU or ATSS assignment.
-* :class:`RankingRPNHead`: Faster R-CNN's RPN (aLRP Loss weighted by 0.2,
-  positives at IoU 0.7, so ``tau=0.7`` in the loss).
+* :class:`RankingRetinaHead`: RetinaNet head; MaxIoU or ATSS assignment
+  (with ATSS and no centerness branch it is the paper's "+ATSS" head, and
+  RS-ATSS with Rank & Sort Loss).
+* :class:`RankingRPNHead`: Faster R-CNN's RPN (aLRP or RS Loss weighted by
+  0.2, positives at IoU 0.7, so ``tau=0.7`` in aLRP Loss).
 
-The loss type selects the method: ``aLRPLoss`` trains classification and
-localisation jointly (E_loc from the GIoU or IoU of the decoded boxes, so set
-``reg_decoded_bbox=True``), ``APLoss`` trains classification and leaves the
-boxes to the stock ``loss_bbox`` (the paper's AP Loss + Smooth L1 baseline).
+The loss selects the method (:mod:`mmrank.models.losses`): aLRP Loss and
+RS Loss train classification and localisation jointly from the decoded
+boxes (set ``reg_decoded_bbox=True``); AP Loss trains classification and
+leaves the boxes to the stock ``loss_bbox``.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
-from mmdet.models.dense_heads import RetinaHead, RPNHead
+from mmdet.models.dense_heads import ATSSHead, RetinaHead, RPNHead
 from mmdet.models.task_modules.assigners import ATSSAssigner
-from mmdet.models.task_modules.prior_generators import anchor_inside_flags
+from mmdet.models.utils import multi_apply
 from mmdet.structures.bbox import cat_boxes, get_box_tensor
 from mmdet.utils import InstanceList, OptInstanceList
 from mmengine.structures import InstanceData
@@ -26,7 +28,14 @@ from mmrank.registry import register
 
 
 class AnchorRankingMixin(RankingHeadMixin):
-    """Batch-wide ranking loss for subclasses of mmdet's ``AnchorHead``."""
+    """Batch-wide ranking loss for subclasses of mmdet's ``AnchorHead``.
+
+    Targets are computed per image as ``AnchorHead._get_targets_single``
+    does, or, with an ``ATSSAssigner``, as ``ATSSHead._get_targets_single``
+    does, which takes the number of anchors of each level as an argument.
+    """
+
+    get_num_level_anchors_inside = ATSSHead.get_num_level_anchors_inside
 
     def loss_by_feat(
             self,
@@ -41,25 +50,14 @@ class AnchorRankingMixin(RankingHeadMixin):
         Arguments as ``AnchorHead.loss_by_feat``.
 
         Returns:
-            ``loss_cls`` and ``loss_bbox``.
+            The ranking loss's components (:meth:`ranking_loss`).
         """
         featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
         anchor_list, valid_flag_list = self.get_anchors(
             featmap_sizes, batch_img_metas, device=cls_scores[0].device)
-        self.num_level_anchors = [a.size(0) for a in anchor_list[0]]
-        (labels_list, label_weights_list, bbox_targets_list, _,
-         _) = self.get_targets(
-             anchor_list,
-             valid_flag_list,
-             batch_gt_instances,
-             batch_img_metas,
-             batch_gt_instances_ignore=batch_gt_instances_ignore)
-        # Per-level targets are (B, A_l, ...): concatenating the levels gives
-        # the image-major order of ``flatten_levels``.
-        labels = torch.cat(labels_list, dim=1).reshape(-1)
-        label_weights = torch.cat(label_weights_list, dim=1).reshape(-1)
-        bbox_targets = torch.cat(bbox_targets_list, dim=1)
-        bbox_targets = bbox_targets.reshape(-1, bbox_targets.size(-1))
+        labels, label_weights, bbox_targets = self.batch_targets(
+            anchor_list, valid_flag_list, batch_gt_instances,
+            batch_img_metas, batch_gt_instances_ignore)
         anchors = get_box_tensor(
             cat_boxes([cat_boxes(levels) for levels in anchor_list]))
         cls_scores = flatten_levels(cls_scores, self.cls_out_channels)
@@ -71,44 +69,39 @@ class AnchorRankingMixin(RankingHeadMixin):
                                        bbox_preds[pos_inds],
                                        bbox_targets[pos_inds])
 
+    def batch_targets(
+        self,
+        anchor_list: List[List[Tensor]],
+        valid_flag_list: List[List[Tensor]],
+        batch_gt_instances: InstanceList,
+        batch_img_metas: List[dict],
+        batch_gt_instances_ignore: OptInstanceList = None
+    ) -> Tuple[Tensor, Tensor, Tensor]:
+        """Labels, label weights and box targets of the whole batch.
 
-class _LevelAwareAssigner:
-    """Adapter calling ``ATSSAssigner.assign`` with the per-level counts.
+        Args:
+            anchor_list, valid_flag_list: Per image, per level (from
+                ``get_anchors``).
+            batch_gt_instances, batch_img_metas, batch_gt_instances_ignore:
+                As ``AnchorHead.get_targets``.
 
-    ``AnchorHead._get_targets_single`` calls ``assigner.assign(pred,
-    gt, gt_ignore)``; ATSS also needs the number of valid priors of each
-    level, which the head sets in ``num_level_priors`` before each image.
-    """
-
-    def __init__(self, assigner: ATSSAssigner) -> None:
-        self.assigner = assigner
-        self.num_level_priors: Optional[List[int]] = None
-
-    def assign(self,
-               pred_instances: InstanceData,
-               gt_instances: InstanceData,
-               gt_instances_ignore: Optional[InstanceData] = None):
-        return self.assigner.assign(pred_instances, self.num_level_priors,
-                                    gt_instances, gt_instances_ignore)
-
-
-@register('mmdet')
-class RankingRetinaHead(AnchorRankingMixin, RetinaHead):
-    """RetinaNet head trained with aLRP Loss or AP Loss.
-
-    ``train_cfg.assigner`` may be ``MaxIoUAssigner`` (RetinaNet) or
-    ``ATSSAssigner`` (the paper's "+ATSS": 2 square anchors per location,
-    no centerness).
-
-    Args:
-        loc_weight: Initial self-balancing weight w_r of L_loc (aLRP Loss).
-        *args, **kwargs: As ``RetinaHead``.
-    """
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if self.train_cfg and isinstance(self.assigner, ATSSAssigner):
-            self.assigner = _LevelAwareAssigner(self.assigner)
+        Returns:
+            Tensors of shape (B * A,), (B * A,) and (B * A, box size),
+            image-major (the order of ``flatten_levels``).
+        """
+        num_level_anchors = [anchors.size(0) for anchors in anchor_list[0]]
+        if batch_gt_instances_ignore is None:
+            batch_gt_instances_ignore = [None] * len(batch_img_metas)
+        labels, label_weights, bbox_targets = multi_apply(
+            self._get_targets_single,
+            [cat_boxes(levels) for levels in anchor_list],
+            [torch.cat(flags) for flags in valid_flag_list],
+            batch_gt_instances,
+            batch_img_metas,
+            batch_gt_instances_ignore,
+            num_level_anchors=num_level_anchors)[:3]
+        return (torch.cat(labels), torch.cat(label_weights),
+                torch.cat(bbox_targets))
 
     def _get_targets_single(self,
                             flat_anchors: Tensor,
@@ -116,31 +109,46 @@ class RankingRetinaHead(AnchorRankingMixin, RetinaHead):
                             gt_instances: InstanceData,
                             img_meta: dict,
                             gt_instances_ignore: Optional[InstanceData] = None,
-                            unmap_outputs: bool = True) -> tuple:
-        """``AnchorHead._get_targets_single``, with ATSS's level counts."""
-        if isinstance(self.assigner, _LevelAwareAssigner):
-            inside_flags = anchor_inside_flags(
-                flat_anchors, valid_flags, img_meta['img_shape'][:2],
-                self.train_cfg['allowed_border'])
-            self.assigner.num_level_priors = [
-                int(flags.sum())
-                for flags in torch.split(inside_flags, self.num_level_anchors)
-            ]
+                            unmap_outputs: bool = True,
+                            num_level_anchors: Optional[List[int]] = None
+                            ) -> tuple:
+        """``AnchorHead._get_targets_single``, or ATSS's with the level
+        counts ``num_level_anchors`` when the assigner is ATSS."""
+        if isinstance(self.assigner, ATSSAssigner):
+            if num_level_anchors is None:
+                raise ValueError('ATSS assignment needs num_level_anchors')
+            return ATSSHead._get_targets_single(
+                self, flat_anchors, valid_flags, num_level_anchors,
+                gt_instances, img_meta, gt_instances_ignore,
+                unmap_outputs)[1:]
         return super()._get_targets_single(flat_anchors, valid_flags,
                                            gt_instances, img_meta,
                                            gt_instances_ignore, unmap_outputs)
 
 
 @register('mmdet')
-class RankingRPNHead(AnchorRankingMixin, RPNHead):
-    """Faster R-CNN RPN head trained with aLRP Loss or AP Loss.
+class RankingRetinaHead(AnchorRankingMixin, RetinaHead):
+    """RetinaNet head trained with a ranking loss.
 
-    Use ``loss_cls=dict(type='aLRPLoss', tau=0.7, loss_weight=0.2)`` for the
-    paper's RPN and a ``PseudoSampler`` (no ``sampler`` in
-    ``train_cfg.rpn``): the ranking loss uses every anchor.
+    ``train_cfg.assigner`` may be ``MaxIoUAssigner`` (RetinaNet) or
+    ``ATSSAssigner`` (the paper's "+ATSS": 2 square anchors per location,
+    no centerness; RS-ATSS with ``loss_cls=dict(type='RankSortLoss')``).
 
     Args:
-        loc_weight: Initial self-balancing weight w_r of L_loc (aLRP Loss).
+        *args, **kwargs: As ``RetinaHead``.
+    """
+
+
+@register('mmdet')
+class RankingRPNHead(AnchorRankingMixin, RPNHead):
+    """Faster R-CNN RPN head trained with a ranking loss.
+
+    Use ``loss_cls=dict(type='aLRPLoss', tau=0.7, loss_weight=0.2)`` or
+    ``dict(type='RankSortLoss', loss_weight=0.2)`` for the papers' RPN and
+    a ``PseudoSampler`` (no ``sampler`` in ``train_cfg.rpn``): the ranking
+    loss uses every anchor.
+
+    Args:
         *args, **kwargs: As ``RPNHead``.
     """
 
@@ -151,9 +159,14 @@ class RankingRPNHead(AnchorRankingMixin, RPNHead):
                      batch_img_metas: List[dict],
                      batch_gt_instances_ignore: OptInstanceList = None
                      ) -> Dict[str, Tensor]:
-        """Ranking loss over the whole batch, with RPN key names."""
+        """Ranking loss over the whole batch, with RPN key names
+        (``loss_cls`` -> ``loss_rpn_cls``, ``box_weight`` ->
+        ``rpn_box_weight``), apart from the RoI head's."""
         losses = super().loss_by_feat(cls_scores, bbox_preds,
                                       batch_gt_instances, batch_img_metas,
                                       batch_gt_instances_ignore)
-        return dict(
-            loss_rpn_cls=losses['loss_cls'], loss_rpn_bbox=losses['loss_bbox'])
+        return {
+            key.replace('loss_', 'loss_rpn_', 1)
+            if key.startswith('loss_') else f'rpn_{key}': value
+            for key, value in losses.items()
+        }

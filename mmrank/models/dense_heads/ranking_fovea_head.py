@@ -1,4 +1,4 @@
-"""FoveaBox head trained with aLRP Loss or AP Loss."""
+"""FoveaBox head trained with a ranking loss."""
 from typing import Dict, List
 
 import torch
@@ -35,13 +35,13 @@ def fovea_decode(points: Tensor, log_distances: Tensor,
 
 @register('mmdet')
 class RankingFoveaHead(RankingHeadMixin, FoveaHead):
-    """FoveaBox head with a batch-wide aLRP or AP Loss.
+    """FoveaBox head with a batch-wide ranking loss.
 
-    With aLRP Loss the localisation error comes from the GIoU of the decoded
-    boxes; with AP Loss the boxes keep the stock ``loss_bbox``.
+    The ranking loss sees the decoded boxes of the positives (aLRP Loss:
+    localisation errors from their GIoU); a loss that does not train the
+    boxes (AP Loss) leaves them to the stock ``loss_bbox``.
 
     Args:
-        loc_weight: Initial self-balancing weight w_r of L_loc (aLRP Loss).
         *args, **kwargs: As ``FoveaHead``.
     """
 
@@ -73,13 +73,11 @@ class RankingFoveaHead(RankingHeadMixin, FoveaHead):
 
         pos_inds = positive_indices(labels, None, self.num_classes)
         pos_points, pos_base = points[pos_inds], base_lengths[pos_inds]
-        losses = self.ranking_loss(
+        return self.ranking_loss(
             cls_scores, labels, None, pos_inds,
             fovea_decode(pos_points, bbox_preds[pos_inds], pos_base),
-            fovea_decode(pos_points, bbox_targets[pos_inds], pos_base))
-        if not self.self_balanced:
-            losses['loss_bbox'] = self.loss_bbox(
+            fovea_decode(pos_points, bbox_targets[pos_inds], pos_base),
+            lambda: self.loss_bbox(
                 bbox_preds[pos_inds],
                 bbox_targets[pos_inds],
-                avg_factor=max(pos_inds.numel(), 1))
-        return losses
+                avg_factor=max(pos_inds.numel(), 1)))

@@ -1,9 +1,4 @@
-"""aLRP Loss and AP Loss as mmdet loss modules.
-
-Both wrap the torch-only ranking core (:mod:`mmrank.core.ranking`). They are
-batch-wide losses: a head flattens the logits of all images, priors and
-classes of a batch into one vector with one target per entry (1 positive,
-0 negative, -1 ignored) and calls the loss once.
+"""aLRP Loss and AP Loss as mmdet loss modules (:mod:`mmrank.core.ranking`).
 
 References:
     Oksuz et al., "A Ranking-based, Balanced Loss Function Unifying
@@ -11,98 +6,43 @@ References:
     Chen et al., "Towards Accurate One-Stage Object Detection with AP-Loss",
     CVPR 2019.
 """
-from typing import Dict, Tuple
+from typing import Dict, Optional
 
 import torch
 from mmdet.structures.bbox import bbox_overlaps
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmrank.core.ranking import alrp_loss, ap_loss
 from mmrank.registry import register
+from .ranking_loss_base import (PositiveBoxes, PositiveInput, RankingLoss,
+                                RankingLossOutput)
 
 #: Range of ``1 - overlap`` for each supported overlap, used to normalise
 #: the localisation error to [0, 1] before dividing by ``1 - tau``.
 LOC_ERROR_RANGES: Dict[str, float] = {'iou': 1.0, 'giou': 2.0}
 
 
-class _RankingLossBase(nn.Module):
-    """Options shared by the ranking losses.
-
-    Dense heads read ``use_sigmoid`` to size their classifier (one logit per
-    class, no background logit). The RoI box head of mmdet reads
-    ``custom_cls_channels`` / ``get_cls_channels`` / ``get_activation``: the
-    classifier has ``num_classes`` sigmoid outputs and ``get_activation``
-    appends a zero background column, because ``multiclass_nms`` drops the
-    last score column.
-
-    Args:
-        delta: Width of the smoothed step function H (paper's δ).
-        loss_weight: Weight of the returned loss(es).
-        use_sigmoid: Must be True: ranking losses rank per-class logits.
-    """
-
-    custom_cls_channels = True
-    custom_activation = True
-
-    def __init__(self,
-                 delta: float = 1.0,
-                 loss_weight: float = 1.0,
-                 use_sigmoid: bool = True) -> None:
-        super().__init__()
-        if not delta > 0:
-            raise ValueError(f'delta must be positive, got {delta}')
-        if not use_sigmoid:
-            raise ValueError(
-                f'{type(self).__name__} ranks one sigmoid logit per class: '
-                'use_sigmoid must be True')
-        self.delta = float(delta)
-        self.loss_weight = float(loss_weight)
-        self.use_sigmoid = True
-
-    def get_cls_channels(self, num_classes: int) -> int:
-        """Number of classifier outputs: one logit per class."""
-        return num_classes
-
-    def get_activation(self, cls_score: Tensor) -> Tensor:
-        """Sigmoid scores with a zero background column appended.
-
-        Args:
-            cls_score: Logits of shape (N, num_classes).
-
-        Returns:
-            Scores of shape (N, num_classes + 1).
-        """
-        scores = cls_score.sigmoid()
-        return torch.cat([scores, scores.new_zeros(scores.size(0), 1)], dim=1)
-
-    def get_accuracy(self, cls_score: Tensor, labels: Tensor) -> dict:
-        """Accuracy (%) of the sigmoid classifier over all samples.
-
-        A sample is predicted as its highest-scoring class when that score
-        exceeds 0.5 (logit > 0), else as background (``num_classes``).
-
-        Args:
-            cls_score: Logits of shape (N, num_classes).
-            labels: Labels in [0, num_classes], ``num_classes`` = background.
-        """
-        if cls_score.size(0) == 0:
-            return dict(acc=cls_score.new_tensor(0.))
-        max_logit, pred = cls_score.detach().max(dim=1)
-        pred[max_logit <= 0] = cls_score.size(1)
-        return dict(acc=(pred == labels).float().mean() * 100)
-
-    def extra_repr(self) -> str:
-        return f'delta={self.delta}, loss_weight={self.loss_weight}'
+def aligned_overlaps(pred_boxes: Tensor, target_boxes: Tensor,
+                     mode: str) -> Tensor:
+    """IoU or GIoU of aligned boxes, with a shape check naming both."""
+    if pred_boxes.shape != target_boxes.shape:
+        raise ValueError(
+            f'pred_boxes {tuple(pred_boxes.shape)} and target_boxes '
+            f'{tuple(target_boxes.shape)} must have the same shape')
+    return bbox_overlaps(pred_boxes, target_boxes, mode=mode, is_aligned=True)
 
 
 @register('mmdet')
-class aLRPLoss(_RankingLossBase):  # noqa: N801
+class aLRPLoss(RankingLoss):  # noqa: N801
     """Average Localisation-Recall-Precision (aLRP) Loss.
 
-    Returns the classification component L_cls (eq. 9, error-driven
-    gradients of eqs. 12-14) and the localisation component L_loc (the
-    hard-order form of eq. 11); the head multiplies L_loc by the
-    self-balancing weight (Sec. 4.2). Both are multiplied by ``loss_weight``.
+    Returns ``loss_cls`` = L_cls (eq. 9, error-driven gradients of eqs.
+    12-14) and ``loss_bbox`` = w_r · L_loc (the hard-order form of eq. 11),
+    both times ``loss_weight``. The self-balancing weight w_r (Sec. 4.2) is
+    the buffer ``loc_weight``, saved in checkpoints and updated by
+    :class:`~mmrank.engine.hooks.SelfBalancingHook` from the balance terms
+    (L_cls, L_loc); without the hook it stays constant (the paper's
+    Table 3).
 
     Args:
         delta: Width of the smoothed step function H.
@@ -114,22 +54,32 @@ class aLRPLoss(_RankingLossBase):  # noqa: N801
             0.7 for the RPN). The localisation error is
             ``(1 - overlap) / (range * (1 - tau))`` with range 2 for GIoU and
             1 for IoU (Sec. 4.1), i.e. 1 - GIoU for tau = 0.5.
+        loc_weight: Initial w_r (50 in the paper).
     """
+
+    positive_input = PositiveInput.LOC_ERROR
+    trains_localisation = True
+    self_balancing = True
+    balance_term_names = ('L_cls', 'L_loc')
 
     def __init__(self,
                  delta: float = 1.0,
                  loss_weight: float = 1.0,
                  use_sigmoid: bool = True,
                  loc_error: str = 'giou',
-                 tau: float = 0.5) -> None:
+                 tau: float = 0.5,
+                 loc_weight: float = 50.0) -> None:
         super().__init__(delta, loss_weight, use_sigmoid)
         if loc_error not in LOC_ERROR_RANGES:
             raise ValueError(f'loc_error must be one of '
                              f'{sorted(LOC_ERROR_RANGES)}, got {loc_error!r}')
         if not 0 <= tau < 1:
             raise ValueError(f'tau must be in [0, 1), got {tau}')
+        if not loc_weight > 0:
+            raise ValueError(f'loc_weight must be positive, got {loc_weight}')
         self.loc_error = loc_error
         self.tau = float(tau)
+        self.register_buffer('loc_weight', torch.tensor(float(loc_weight)))
 
     def localisation_errors(self, pred_boxes: Tensor,
                             target_boxes: Tensor) -> Tensor:
@@ -142,36 +92,45 @@ class aLRPLoss(_RankingLossBase):  # noqa: N801
         Returns:
             E_loc of shape (P,), differentiable w.r.t. ``pred_boxes``.
         """
-        if pred_boxes.shape != target_boxes.shape:
-            raise ValueError(
-                f'pred_boxes {tuple(pred_boxes.shape)} and target_boxes '
-                f'{tuple(target_boxes.shape)} must have the same shape')
-        overlap = bbox_overlaps(
-            pred_boxes, target_boxes, mode=self.loc_error, is_aligned=True)
+        overlap = aligned_overlaps(pred_boxes, target_boxes, self.loc_error)
         scale = LOC_ERROR_RANGES[self.loc_error] * (1 - self.tau)
         return (1 - overlap) / scale
 
-    def forward(self, logits: Tensor, targets: Tensor,
-                loc_errors: Tensor) -> Tuple[Tensor, Tensor]:
-        """Compute the weighted (L_cls, L_loc).
-
-        Args:
-            logits: Flattened logits of the whole batch, 1-D.
-            targets: Same shape; 1 positive, 0 negative, -1 ignored.
-            loc_errors: E_loc of each positive, in the order of
-                ``logits[targets == 1]``.
-
-        Returns:
-            ``loss_weight * L_cls`` and ``loss_weight * L_loc``.
-        """
+    def compute(self, logits: Tensor, targets: Tensor,
+                positives: Optional[PositiveBoxes]) -> RankingLossOutput:
+        """Weighted L_cls and w_r · L_loc, balance terms (L_cls, L_loc)."""
+        loc_errors = self.localisation_errors(positives.pred, positives.target)
         loss_cls, loss_loc = alrp_loss(
             logits, targets, loc_errors, delta=self.delta)
-        return self.loss_weight * loss_cls, self.loss_weight * loss_loc
+        return RankingLossOutput(
+            dict(
+                loss_cls=self.loss_weight * loss_cls,
+                loss_bbox=self.loss_weight * self.loc_weight * loss_loc),
+            torch.stack([loss_cls.detach(),
+                         loss_loc.detach()]).float())
+
+    def balance_weight(self) -> float:
+        """The current w_r."""
+        return float(self.loc_weight)
+
+    def apply_balance(self, sums: Tensor) -> None:
+        """w_r = mean(L_cls + L_loc) / mean(L_loc) (Sec. 4.2); kept when
+        the period saw no L_loc > 0 (e.g. no positives)."""
+        loss_cls, loss_loc = (float(v) for v in sums)
+        if loss_loc > 0:
+            self.loc_weight.fill_((loss_cls + loss_loc) / loss_loc)
+
+    def extra_repr(self) -> str:
+        return (f'{super().extra_repr()}, loc_error={self.loc_error!r}, '
+                f'tau={self.tau}')
 
 
 @register('mmdet')
-class APLoss(_RankingLossBase):
+class APLoss(RankingLoss):
     """Average Precision Loss (Chen et al.), the aLRP paper's baseline.
+
+    Trains the classifier only (``loss_cls`` = ``loss_weight`` × (1 −
+    interpolated AP)); the head trains the boxes with its ``loss_bbox``.
 
     Args:
         delta: Width of the smoothed step function H.
@@ -179,11 +138,8 @@ class APLoss(_RankingLossBase):
         use_sigmoid: Must be True.
     """
 
-    def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
-        """Compute ``loss_weight`` × (1 − interpolated AP).
-
-        Args:
-            logits: Flattened logits of the whole batch, 1-D.
-            targets: Same shape; 1 positive, 0 negative, -1 ignored.
-        """
-        return self.loss_weight * ap_loss(logits, targets, delta=self.delta)
+    def compute(self, logits: Tensor, targets: Tensor,
+                positives: Optional[PositiveBoxes]) -> RankingLossOutput:
+        return RankingLossOutput(
+            dict(loss_cls=self.loss_weight *
+                 ap_loss(logits, targets, delta=self.delta)))

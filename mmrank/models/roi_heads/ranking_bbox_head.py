@@ -1,4 +1,4 @@
-"""Faster R-CNN RoI box head trained with aLRP Loss or AP Loss."""
+"""Faster R-CNN RoI box head trained with a ranking loss."""
 from typing import Dict, Optional
 
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
@@ -16,12 +16,11 @@ class RankingShared2FCBBoxHead(RankingHeadMixin, Shared2FCBBoxHead):
     one ranking loss covers the batch. The ranking losses follow mmdet's
     ``custom_cls_channels`` contract: ``num_classes`` sigmoid logits, and
     scores with a zero background column at test time, so that
-    ``multiclass_nms`` keeps every class. With aLRP Loss, use class-specific
-    boxes and ``reg_decoded_bbox=True``; the positive's box for its class is
-    decoded for the GIoU.
+    ``multiclass_nms`` keeps every class. With aLRP or RS Loss, use
+    class-specific boxes and ``reg_decoded_bbox=True``; the positive's box
+    for its class is decoded for the GIoU.
 
     Args:
-        loc_weight: Initial self-balancing weight w_r of L_loc (aLRP Loss).
         *args, **kwargs: As ``Shared2FCBBoxHead``.
     """
 
@@ -41,7 +40,8 @@ class RankingShared2FCBBoxHead(RankingHeadMixin, Shared2FCBBoxHead):
         trained; a ranking loss has no per-sample reduction).
 
         Returns:
-            ``loss_cls``, ``loss_bbox`` and the classifier accuracy ``acc``.
+            The ranking loss's components and the classifier accuracy
+            ``acc``.
         """
         if reduction_override not in (None, 'mean'):
             raise ValueError('a ranking loss is batch-wide: '

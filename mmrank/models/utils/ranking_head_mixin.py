@@ -1,4 +1,4 @@
-"""Shared machinery of the heads trained with aLRP Loss or AP Loss.
+"""Shared machinery of the heads trained with a ranking loss.
 
 A ranking loss is computed once per training step over all images, priors
 and classes of the batch jointly (a ranking loss per image or per level is a
@@ -7,14 +7,14 @@ into one matrix of logits (num_priors_in_batch, num_classes), finds the
 positives, decodes their boxes, and hands everything to
 :meth:`RankingHeadMixin.ranking_loss`.
 """
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
 from mmengine.model import is_model_wrapper
 from torch import Tensor, nn
 
-from mmrank.models.losses.ranking_losses import APLoss, aLRPLoss
+from mmrank.models.losses import PositiveBoxes, RankingLoss
 from .ranking_analysis import gradient_ratio, rank_correlation
 
 
@@ -78,57 +78,60 @@ def ranking_targets(labels: Tensor, label_weights: Optional[Tensor],
 
 
 class RankingHeadMixin:
-    """Ranking loss, self-balancing weight and diagnostics for a head.
+    """Batch-wide ranking loss, balancing and diagnostics for a head.
 
     Mixed into an mmdet head (listed first among the bases) whose
-    ``loss_cls`` is an :class:`aLRPLoss` or an :class:`APLoss`.
+    ``loss_cls`` is a :class:`~mmrank.models.losses.RankingLoss`. The head
+    gathers the batch and calls :meth:`ranking_loss`; everything that
+    depends on the loss comes from the loss's declarations (what it needs
+    per positive, whether it trains the boxes, whether it self-balances).
 
-    With aLRP Loss the head keeps the self-balancing weight w_r of the
-    localisation component (paper Sec. 4.2) as the buffer ``loc_weight``, so
-    it is saved in checkpoints; :class:`~mmrank.engine.hooks.
-    SelfBalancingHook` updates it from ``sb_components``, the detached
-    (L_cls, L_loc) of the last step. Without the hook the weight stays
-    constant (the paper's Table 3).
-
-    Setting ``analysis_requested`` makes the next :meth:`ranking_loss` record
-    in ``ranking_stats`` the rank correlation of the positives' scores and
-    IoUs, and, once the backward pass reaches the logits, the ratio of the
-    negatives' to the positives' gradient magnitudes.
+    Hooks talk to the head through methods: :meth:`pop_balance_terms`,
+    :meth:`apply_balance` and :meth:`balance_weight`
+    (:class:`~mmrank.engine.hooks.SelfBalancingHook`), and
+    :meth:`request_analysis` / :meth:`pop_analysis`
+    (:class:`~mmrank.engine.hooks.RankingAnalysisHook`): a requested
+    analysis records, at the next :meth:`ranking_loss`, the rank
+    correlation of the positives' scores and IoUs and, once the backward
+    pass reaches the logits, the ratio of the negatives' to the positives'
+    gradient magnitudes.
 
     Args:
-        loc_weight: Initial w_r multiplying L_loc (aLRP Loss only).
         *args, **kwargs: Arguments of the mmdet head.
     """
 
-    def __init__(self, *args, loc_weight: float = 50.0, **kwargs) -> None:
+    def __init__(self, *args, **kwargs) -> None:
         # Dense heads size their classifier from ``loss_cls['use_sigmoid']``
         # (default False: a background logit); ranking losses are sigmoid.
         if isinstance(kwargs.get('loss_cls'), dict):
             kwargs['loss_cls'] = dict(kwargs['loss_cls'])
             kwargs['loss_cls'].setdefault('use_sigmoid', True)
         super().__init__(*args, **kwargs)
-        if not isinstance(self.loss_cls, (aLRPLoss, APLoss)):
+        if not isinstance(self.loss_cls, RankingLoss):
             raise TypeError(
-                f'{type(self).__name__} needs loss_cls of type aLRPLoss or '
-                f'APLoss, got {type(self.loss_cls).__name__}')
-        if not loc_weight > 0:
-            raise ValueError(f'loc_weight must be positive, got {loc_weight}')
-        if self.self_balanced:
-            self.register_buffer('loc_weight',
-                                 torch.tensor(float(loc_weight)))
-        self.sb_components: Optional[Tensor] = None
-        self.analysis_requested = False
-        self.ranking_stats: Dict[str, float] = {}
+                f'{type(self).__name__} needs a ranking loss as loss_cls '
+                f'(one of {", ".join(_ranking_loss_names())}), got '
+                f'{type(self.loss_cls).__name__}; for a stock loss use the '
+                'stock mmdet head')
+        self._balance_terms: Optional[Tensor] = None
+        self._analysis_requested = False
+        self._analysis: Dict[str, float] = {}
 
     @property
-    def self_balanced(self) -> bool:
-        """Whether L_loc is balanced by w_r (True for aLRP Loss)."""
-        return isinstance(self.loss_cls, aLRPLoss)
+    def self_balancing(self) -> bool:
+        """Whether SelfBalancingHook balances this head's loss."""
+        return self.loss_cls.self_balancing
 
-    def ranking_loss(self, cls_scores: Tensor, labels: Tensor,
-                     label_weights: Optional[Tensor], pos_inds: Tensor,
-                     pos_pred_boxes: Tensor,
-                     pos_target_boxes: Tensor) -> Dict[str, Tensor]:
+    def ranking_loss(
+        self,
+        cls_scores: Tensor,
+        labels: Tensor,
+        label_weights: Optional[Tensor],
+        pos_inds: Tensor,
+        pos_pred_boxes: Tensor,
+        pos_target_boxes: Tensor,
+        stock_box_loss: Optional[Callable[[], Tensor]] = None
+    ) -> Dict[str, Tensor]:
         """Batch-wide ranking loss.
 
         Args:
@@ -139,9 +142,14 @@ class RankingHeadMixin:
                 (:func:`positive_indices`).
             pos_pred_boxes: Decoded predicted boxes of the positives (P, 4).
             pos_target_boxes: Their ground-truth boxes (P, 4).
+            stock_box_loss: The head's own box loss of the positives, used
+                as ``loss_bbox`` when the ranking loss does not train the
+                localisation (AP Loss + Smooth L1).
 
         Returns:
-            ``loss_cls`` and, for aLRP Loss, ``loss_bbox`` = w_r · L_loc.
+            The ranking loss's components (``loss_cls`` and ``loss_bbox``
+            for aLRP Loss; ``loss_rank``, ``loss_sort``, ``loss_bbox`` and
+            ``box_weight`` for RS Loss).
         """
         if not pos_pred_boxes.size(0) == pos_target_boxes.size(0) == \
                 pos_inds.numel():
@@ -152,18 +160,23 @@ class RankingHeadMixin:
         num_classes = cls_scores.size(1)
         targets = ranking_targets(labels, label_weights, num_classes)
         logits, flat_targets = cls_scores.reshape(-1), targets.reshape(-1)
-        if self.analysis_requested:
+        if self._analysis_requested:
             self._analyse(logits, flat_targets, cls_scores[pos_inds,
                                                            labels[pos_inds]],
                           pos_pred_boxes, pos_target_boxes)
-        if not self.self_balanced:
-            return dict(loss_cls=self.loss_cls(logits, flat_targets))
-        loc_errors = self.loss_cls.localisation_errors(pos_pred_boxes,
-                                                       pos_target_boxes)
-        loss_cls, loss_loc = self.loss_cls(logits, flat_targets, loc_errors)
-        self.sb_components = torch.stack(
-            [loss_cls.detach(), loss_loc.detach()]).float()
-        return dict(loss_cls=loss_cls, loss_bbox=self.loc_weight * loss_loc)
+        output = self.loss_cls(
+            logits, flat_targets,
+            PositiveBoxes(pos_pred_boxes, pos_target_boxes,
+                          cls_scores[pos_inds]))
+        self._balance_terms = output.balance_terms
+        losses = dict(output.losses)
+        if not self.loss_cls.trains_localisation:
+            if stock_box_loss is None:
+                raise ValueError(
+                    f'{type(self.loss_cls).__name__} does not train the '
+                    f'boxes and {type(self).__name__} passed no box loss')
+            losses['loss_bbox'] = stock_box_loss()
+        return losses
 
     def coder_ranking_loss(self, cls_scores: Tensor, labels: Tensor,
                            label_weights: Optional[Tensor], pos_inds: Tensor,
@@ -171,9 +184,9 @@ class RankingHeadMixin:
                            pos_bbox_targets: Tensor) -> Dict[str, Tensor]:
         """:meth:`ranking_loss` for heads that regress through ``bbox_coder``.
 
-        With AP Loss the box branch is trained by the head's stock
-        ``loss_bbox`` on the positives (e.g. Smooth L1 on the deltas),
-        averaged over the number of positives.
+        The stock box loss (for losses that do not train the boxes) is the
+        head's ``loss_bbox`` on the positives (e.g. Smooth L1 on the
+        deltas), averaged over the number of positives.
 
         Args:
             cls_scores, labels, label_weights, pos_inds: As
@@ -190,42 +203,75 @@ class RankingHeadMixin:
         else:
             target_boxes = get_box_tensor(
                 self.bbox_coder.decode(pos_priors, pos_bbox_targets))
-        losses = self.ranking_loss(cls_scores, labels, label_weights,
-                                   pos_inds, pred_boxes, target_boxes)
-        if not self.self_balanced:
-            pred = pred_boxes if self.reg_decoded_bbox else pos_bbox_preds
-            losses['loss_bbox'] = self.loss_bbox(
-                pred, pos_bbox_targets, avg_factor=max(pos_inds.numel(), 1))
-        return losses
+        pred = pred_boxes if self.reg_decoded_bbox else pos_bbox_preds
+        return self.ranking_loss(
+            cls_scores, labels, label_weights, pos_inds, pred_boxes,
+            target_boxes, lambda: self.loss_bbox(
+                pred, pos_bbox_targets, avg_factor=max(pos_inds.numel(), 1)))
+
+    def pop_balance_terms(self) -> Optional[Tensor]:
+        """The balance terms of the last :meth:`ranking_loss` (once)."""
+        terms, self._balance_terms = self._balance_terms, None
+        return terms
+
+    def apply_balance(self, sums: Tensor) -> None:
+        """Let the loss update its balancing weight from the summed balance
+        terms of a period."""
+        self.loss_cls.apply_balance(sums)
+
+    def balance_weight(self) -> Optional[float]:
+        """The loss's current balancing weight (e.g. aLRP's w_r)."""
+        return self.loss_cls.balance_weight()
+
+    def request_analysis(self) -> None:
+        """Analyse the next :meth:`ranking_loss` (see the class doc)."""
+        self._analysis_requested = True
+        self._analysis = {}
+
+    def pop_analysis(self) -> Dict[str, float]:
+        """What the last requested analysis recorded (once)."""
+        stats, self._analysis = self._analysis, {}
+        return stats
 
     def _analyse(self, logits: Tensor, targets: Tensor, pos_scores: Tensor,
                  pos_pred_boxes: Tensor, pos_target_boxes: Tensor) -> None:
         """Record ρ now and the gradient ratio during the backward pass."""
-        self.analysis_requested = False
-        self.ranking_stats = {}
+        self._analysis_requested = False
+        stats = self._analysis
         ious = bbox_overlaps(
             pos_pred_boxes.detach(), pos_target_boxes, is_aligned=True)
         rho = rank_correlation(pos_scores, ious)
         if rho is not None:
-            self.ranking_stats['rank_corr'] = rho
+            stats['rank_corr'] = rho
 
         def record_ratio(grad: Tensor) -> None:
             ratio = gradient_ratio(grad, targets)
             if ratio is not None:
-                self.ranking_stats['grad_ratio'] = ratio
+                stats['grad_ratio'] = ratio
 
         if logits.requires_grad:
             logits.register_hook(record_ratio)
 
 
+def _ranking_loss_names() -> List[str]:
+    """Names of the ranking loss classes, for error messages."""
+    found, todo = [], [RankingLoss]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls is not RankingLoss:
+            found.append(cls.__name__)
+    return sorted(found)
+
+
 def ranking_heads(model: nn.Module,
-                  self_balanced_only: bool = False
+                  self_balancing_only: bool = False
                   ) -> Dict[str, RankingHeadMixin]:
     """Heads of ``model`` (unwrapped from DDP etc.) using a ranking loss.
 
     Args:
         model: The runner's model, possibly wrapped.
-        self_balanced_only: Keep only the heads with aLRP Loss.
+        self_balancing_only: Keep only the heads whose loss self-balances.
 
     Returns:
         Module name (e.g. ``'rpn_head'``, ``'roi_head.bbox_head'``) to head,
@@ -237,5 +283,5 @@ def ranking_heads(model: nn.Module,
         name: module
         for name, module in model.named_modules()
         if isinstance(module, RankingHeadMixin) and (
-            module.self_balanced or not self_balanced_only)
+            module.self_balancing or not self_balancing_only)
     }

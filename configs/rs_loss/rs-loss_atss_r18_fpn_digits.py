@@ -1,0 +1,5 @@
+# RS-ATSS R-18 on the MNIST digits set (CPU): atss_r18_fpn_digits.py with
+# Rank & Sort Loss and no centerness branch.
+_base_ = ['./atss_r18_fpn_digits.py', './_base_/rs-loss_heads.py']
+
+model = dict(bbox_head=_base_.rs_atss_head)

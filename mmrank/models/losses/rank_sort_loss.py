@@ -1,0 +1,83 @@
+"""Rank & Sort Loss as an mmdet loss module (:mod:`mmrank.core.ranking`).
+
+Reference:
+    Oksuz, Cam, Akbas, Kalkan, "Rank & Sort Loss for Object Detection and
+    Instance Segmentation", ICCV 2021.
+"""
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from mmrank.core.ranking import rank_sort_loss
+from mmrank.registry import register
+from .ranking_loss_base import (PositiveBoxes, PositiveInput, RankingLoss,
+                                RankingLossOutput)
+from .ranking_losses import aligned_overlaps
+
+
+def value_balance(ranking_loss: Tensor, loss: Tensor) -> Tensor:
+    """The RS paper's task-balancing weight ``ranking_loss / loss``
+    (detached; 0 when ``loss`` is 0, e.g. without positives)."""
+    loss = loss.detach()
+    return torch.where(loss > 0, ranking_loss.detach() / loss.clamp(
+        min=torch.finfo(loss.dtype).tiny), torch.zeros_like(loss))
+
+
+def score_weighted_mean(errors: Tensor, positives: PositiveBoxes) -> Tensor:
+    """Mean of per-positive ``errors`` weighted by each positive's largest
+    sigmoid class score (detached), as RS-ATSS and RS-R-CNN weight their
+    box and mask losses; 0 without positives."""
+    weights = positives.logits.detach().sigmoid().max(dim=1).values
+    return (errors * weights).sum() / weights.sum().clamp(min=1e-12)
+
+
+@register('mmdet')
+class RankSortLoss(RankingLoss):
+    """Rank & Sort (RS) Loss with its GIoU box loss, value-balanced.
+
+    Each positive's classification target is the IoU of its decoded
+    prediction with its ground truth (detached); a positive whose IoU is 0
+    counts as a negative, as in the authors' code (their positives are
+    ``targets > 0``). Returns, all times ``loss_weight``:
+
+    * ``loss_rank``, ``loss_sort``: L_rank and L_sort (eqs. 7-8);
+    * ``loss_bbox``: the GIoU loss of the positives weighted by their
+      largest class score and averaged over those weights, multiplied by
+      ``(L_rank + L_sort) / L_box`` (detached), recomputed every iteration
+      (the paper's tuning-free balancing, Sec. 4; no hook);
+    * ``box_weight`` (logged, not summed): that multiplier.
+
+    Args:
+        delta: Width of the smoothed step function H (0.5 in the paper).
+        loss_weight: Weight of every component (0.2 for the RPN).
+        use_sigmoid: Must be True.
+    """
+
+    positive_input = PositiveInput.QUALITY
+    trains_localisation = True
+
+    def __init__(self,
+                 delta: float = 0.5,
+                 loss_weight: float = 1.0,
+                 use_sigmoid: bool = True) -> None:
+        super().__init__(delta, loss_weight, use_sigmoid)
+
+    def compute(self, logits: Tensor, targets: Tensor,
+                positives: Optional[PositiveBoxes]) -> RankingLossOutput:
+        """Weighted L_rank, L_sort and the balanced box loss."""
+        quality_targets = targets.to(torch.float32)
+        quality_targets[targets == 1] = aligned_overlaps(
+            positives.pred.detach(), positives.target, 'iou').float()
+        loss_rank, loss_sort = rank_sort_loss(
+            logits, quality_targets, delta=self.delta)
+        giou = aligned_overlaps(positives.pred, positives.target, 'giou')
+        loss_box = score_weighted_mean(1 - giou, positives)
+        box_weight = value_balance(loss_rank + loss_sort, loss_box)
+        weight = self.loss_weight
+        return RankingLossOutput(
+            dict(
+                loss_rank=weight * loss_rank,
+                loss_sort=weight * loss_sort,
+                loss_bbox=weight * box_weight * loss_box,
+                box_weight=box_weight))
