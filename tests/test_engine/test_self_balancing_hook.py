@@ -1,6 +1,8 @@
 """SelfBalancingHook: weight rule, intervals, 2-process gloo, resume."""
 import os.path as osp
+import re
 import socket
+import sys
 
 import pytest
 import torch
@@ -13,6 +15,7 @@ from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, Runner
 from torch import nn
 
 from mmrank.engine.hooks import SelfBalancingHook
+from tests.conftest import repo_path
 from tests.test_models.ranking_helpers import ToyRankingHead
 
 
@@ -257,3 +260,32 @@ def test_resume_restores_weight(tmp_path):
         resume=True)
     runner.train()
     assert resumed.weights == [pytest.approx(record.weights[1])]
+
+
+def test_runs_on_an_iteration_based_schedule(tmp_path, tiny_digits):
+    """The aLRP digits detector on the iteration-based loop of mmdet's
+    retinanet_r50_fpn_90k_coco.py, with SelfBalancingHook() as shipped:
+    it updates once per pass over the 16 training canvases (2 batches)."""
+    from tests.test_tools.test_train_test_tools import data_options, run
+    config = tmp_path / 'alrp_iter.py'
+    base = repo_path('configs', 'alrp_loss',
+                     'alrp-loss_retinanet_r18_fpn_digits.py')
+    config.write_text(
+        f"_base_ = {base!r}\n"
+        "train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', "
+        "max_iters=4, val_interval=4)\n"
+        "train_dataloader = dict(sampler=dict(type='InfiniteSampler'))\n"
+        "param_scheduler = [dict(type='LinearLR', start_factor=0.1, "
+        "by_epoch=False, begin=0, end=2)]\n"
+        "default_hooks = dict(checkpoint=dict(by_epoch=False, interval=4))\n"
+        "log_processor = dict(by_epoch=False)\n")
+    log = run([
+        sys.executable, 'tools/train.py',
+        str(config), '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options', *data_options(tiny_digits)
+    ])
+    assert 'updating every 2 iterations' in log
+    weights = [float(w) for w in re.findall(
+        r'bbox_head\.loc_weight: ([0-9.e+-]+)', log)]
+    assert len(weights) == 4 and weights[:2] == [50.0, 50.0]
+    assert weights[2] != 50.0  # updated after the first pass (2 iterations)
