@@ -91,6 +91,7 @@ BUILD_ARGS = {
     ('mmdet', 'MODELS', 'aLRPLoss'): {},
     ('mmdet', 'MODELS', 'APLoss'): {},
     ('mmdet', 'MODELS', 'RankSortLoss'): {},
+    ('mmdet', 'MODELS', 'RankingStandardRoIHead'): {},
     ('mmdet', 'MODELS', 'RankingRetinaHead'): RETINA,
     ('mmdet', 'MODELS', 'RankingRPNHead'): dict(
         {k: v for k, v in RETINA.items() if k != 'stacked_convs'},

@@ -423,3 +423,51 @@ def test_rs_atss_head_matches_core():
     torch.testing.assert_close(losses['loss_bbox'], ref_rank + ref_sort,
                                **close)
     assert 'loss_centerness' not in losses
+
+
+def test_rs_mask_rcnn_mask_loss_is_capped_weighted_and_balanced():
+    from mmdet.testing import demo_mm_inputs
+    model = build_detector('rs_loss/rs-loss_mask-rcnn_r18_fpn_coco-mini.py')
+    roi_head = model.roi_head
+    roi_head.max_masks_per_image = 2
+    rois_seen = []
+    forward = roi_head._mask_forward
+
+    def record(x, rois=None, **kwargs):
+        rois_seen.append(rois)
+        return forward(x, rois, **kwargs)
+
+    roi_head._mask_forward = record
+    packed = demo_mm_inputs(
+        batch_size=2,
+        image_shapes=(3, 96, 96),
+        num_items=[3, 2],
+        num_classes=80,
+        with_mask=True)
+    data = model.data_preprocessor(packed, True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    # At most 2 masks per image (both images have positives: their GTs are
+    # added as proposals).
+    per_image = torch.bincount(rois_seen[0][:, 0].long(), minlength=2)
+    assert per_image.tolist() == [2, 2]
+    # Value balancing: the mask loss equals the RoI classification loss.
+    torch.testing.assert_close(losses['loss_mask'],
+                               losses['loss_rank'] + losses['loss_sort'])
+    assert losses['mask_weight'] > 0
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    grads = [p.grad for p in roi_head.mask_head.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+
+
+def test_rs_mask_rcnn_without_ground_truth():
+    from mmdet.testing import demo_mm_inputs
+    model = build_detector('rs_loss/rs-loss_mask-rcnn_r18_fpn_coco-mini.py')
+    packed = demo_mm_inputs(
+        batch_size=2, image_shapes=(3, 96, 96), num_items=[0, 0],
+        num_classes=80, with_mask=True)
+    data = model.data_preprocessor(packed, True)
+    total, log_vars = model.parse_losses(
+        model.loss(data['inputs'], data['data_samples']))
+    total.backward()
+    assert total.item() == 0 and log_vars['loss_mask'] == 0

@@ -27,3 +27,13 @@ rs_faster_rcnn = dict(
             loss_cls=dict(_delete_=True, type='RankSortLoss'))),
     train_cfg=dict(
         rpn=dict(sampler=None), rcnn=dict(sampler=dict(num=100000))))
+# RS-Mask R-CNN: RS-R-CNN whose Dice mask loss is weighted per positive by
+# its largest class score and balanced by value against the RoI head's
+# classification loss (at most 200 masks per image, as the authors cap it).
+rs_mask_rcnn = dict(
+    rs_faster_rcnn,
+    roi_head=dict(
+        rs_faster_rcnn['roi_head'],
+        type='RankingStandardRoIHead',
+        max_masks_per_image=200,
+        mask_head=dict(loss_mask=dict(_delete_=True, type='DiceLoss'))))
