@@ -1,4 +1,4 @@
-# RS-ATSS R-50 1x on COCO (RS Loss paper, Table 3: 39.9 AP / 67.9 oLRP):
+# RS-ATSS R-50 1x on COCO (RS Loss paper: 39.9 AP / 67.9 oLRP on minival):
 # mmdet's ATSS without the centerness branch, trained with Rank & Sort Loss;
 # lr 0.008 at batch 16 (4 GPUs x 4), as the authors train.
 _base_ = ['mmdet::atss/atss_r50_fpn_1x_coco.py', './_base_/rs-loss_heads.py']

@@ -1,4 +1,4 @@
-# RS-R-CNN R-50 1x on COCO (RS Loss paper, Table 6: 39.6 AP / 67.9 oLRP):
+# RS-R-CNN R-50 1x on COCO (RS Loss paper: 39.6 AP / 67.9 oLRP on minival):
 # mmdet's Faster R-CNN with Rank & Sort Loss in the RPN (weight 0.2) and the
 # RoI head, no sampling; lr 0.012 at batch 16, as the authors train.
 _base_ = [

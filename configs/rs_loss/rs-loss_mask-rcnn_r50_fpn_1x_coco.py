@@ -1,4 +1,4 @@
-# RS-Mask R-CNN R-50 1x on COCO (RS Loss paper, Table 7: 40.0 box AP / 36.4
+# RS-Mask R-CNN R-50 1x on COCO (RS Loss paper: 40.0 box AP / 36.4
 # mask AP): mmdet's Mask R-CNN with Rank & Sort Loss in the RPN and the RoI
 # head, no sampling, a score-weighted, value-balanced Dice mask loss; lr
 # 0.012 at batch 16, as the authors train.

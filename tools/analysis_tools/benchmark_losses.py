@@ -19,8 +19,10 @@ are ignored, so nearly every negative is within reach of a positive (the
 worst case, as early in training). Times are medians over ``--repeats``
 runs after one warm-up. Peak memory is the peak of
 ``torch.cuda.max_memory_allocated`` on CUDA and of the sampled resident
-set size on CPU (large allocations forced to ``mmap`` so that freed memory
-leaves it), above what was held before the call; it includes the gradient.
+set size on CPU (measured with allocations above 1 MiB forced to ``mmap``
+so that freed memory leaves it; the times are then taken with glibc's
+steady-state thresholds), above what was held before the call; it includes
+the gradient.
 The loop is timed over a subset of the positives and extrapolated (marked
 ``~``) when its full run would exceed ``--loop-budget`` seconds.
 """
@@ -303,8 +305,12 @@ def measure(method: str, batch: Batch, repeats: int, device: str,
     else:
         time_call(lambda: fn(batch, logits), logits, device)  # warm-up
     logits.grad = None
+    # The peak with blocks above 1 MiB returned to the system at once, the
+    # times with the allocator as a long-running process has it.
+    force_mmap_for_large_allocations()
     with PeakMemory(device) as memory:
         fn(batch, logits).backward()
+    force_mmap_for_large_allocations(32 << 20)
     times = [
         time_call(lambda: fn(batch, logits), logits, device)
         for _ in range(repeats)
@@ -395,7 +401,6 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    force_mmap_for_large_allocations()
     device_name = (
         torch.cuda.get_device_name() if args.device == 'cuda' else
         f'CPU, {torch.get_num_threads()} threads')
