@@ -11,7 +11,7 @@ from mmrank.core.uniloss import (AccuracyMetric, AnchorConfig,
                                  idw_interpolate, packed_full_rows, uniloss,
                                  uniloss_accuracy, uniloss_average_precision,
                                  uniloss_pckh)
-from mmrank.core.uniloss import framework
+from mmrank.core.uniloss import metric as uniloss_metric
 
 # --------------------------------------------------------------------------
 # Ordinary metrics, computed without comparisons.
@@ -193,7 +193,7 @@ CASES = {'accuracy': accuracy_case, 'ap': ap_case, 'pckh': pckh_case}
 @pytest.mark.parametrize('task', sorted(CASES))
 def test_uniloss_matches_dense_reference(task, block_elements, monkeypatch):
     """Also with blocks of one or a few rows (many blocks, 2 planes)."""
-    monkeypatch.setattr(framework, 'BLOCK_ELEMENTS', block_elements)
+    monkeypatch.setattr(uniloss_metric, 'BLOCK_ELEMENTS', block_elements)
     build, scores, value_fn, comparisons_fn = CASES[task]()
     cfg = AnchorConfig(num_good=5, num_nearby=6, num_random=19, scale=2.0)
     scores = scores.requires_grad_()
@@ -476,7 +476,7 @@ def test_memory_is_per_block_not_per_anchor(num_anchors, monkeypatch):
     """No t x l anchor matrix, and not even the l comparisons: the largest
     tensor is a block of rows or a word-value histogram."""
     block = 2**14
-    monkeypatch.setattr(framework, 'BLOCK_ELEMENTS', block)
+    monkeypatch.setattr(uniloss_metric, 'BLOCK_ELEMENTS', block)
     torch.manual_seed(0)
     positive = disc_mask([(8, 8), (20, 10)] * 4, 3, 32, 32)
     heatmaps = torch.rand(2, 4, 32, 32, requires_grad=True)

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmrank.core.uniloss import AnchorConfig, uniloss_pckh
-from mmrank.core.uniloss.framework import BLOCK_ELEMENTS
+from mmrank.core.uniloss.metric import BLOCK_ELEMENTS
 
 
 def _load_benchmark_helpers():

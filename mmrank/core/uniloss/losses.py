@@ -5,7 +5,8 @@ import torch
 from torch import Tensor
 
 from ..checks import check_finite
-from .framework import AnchorConfig, uniloss
+from .anchors import AnchorConfig
+from .framework import uniloss
 from .tasks import AccuracyMetric, AveragePrecisionMetric, PCKhMetric
 
 

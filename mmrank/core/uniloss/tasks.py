@@ -11,8 +11,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from .framework import (Configuration, FlipAnchors, MaterialisedComparisons,
-                        RowAllMetric)
+from .anchors import FlipAnchors
+from .metric import Configuration, MaterialisedComparisons, RowAllMetric
 
 
 class AccuracyMetric(MaterialisedComparisons, RowAllMetric):
