@@ -365,7 +365,8 @@ def test_rs_configs_differ_from_their_baselines_only_in_the_method(
               'model.roi_head.bbox_head.loss_cls',
               'model.roi_head.bbox_head.reg_decoded_bbox',
               'model.train_cfg.rpn.sampler',
-              'model.train_cfg.rcnn.sampler.num', 'rs_')
+              'model.train_cfg.rcnn.sampler.num', 'model.test_cfg.score_thr',
+              'rs_')
     differ = {
         key
         for key in set(base) | set(ranking)
