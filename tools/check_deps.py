@@ -61,7 +61,8 @@ def requirements(root: str = ROOT) -> List[str]:
     """The requirement lines of ``requirements/`` and EXTRA_REQUIREMENTS."""
     lines = list(EXTRA_REQUIREMENTS)
     for fname in REQUIREMENT_FILES:
-        with open(osp.join(root, 'requirements', fname), encoding='utf-8') as f:
+        path = osp.join(root, 'requirements', fname)
+        with open(path, encoding='utf-8') as f:
             lines += [line.split('#')[0].strip() for line in f]
     return [line for line in lines if line]
 

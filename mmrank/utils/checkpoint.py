@@ -102,9 +102,14 @@ def trust_checkpoints() -> None:
 
 
 def unsafe_globals(filename: str) -> List[str]:
-    """The globals of ``filename`` that :data:`SAFE_GLOBALS` lacks."""
+    """The globals of ``filename`` that :data:`SAFE_GLOBALS` lacks (torch
+    lists them for its zip format only: empty for a legacy file)."""
     with torch.serialization.safe_globals(SAFE_GLOBALS):
-        return torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+        try:
+            return torch.serialization.get_unsafe_globals_in_checkpoint(
+                filename)
+        except ValueError:  # not a zip checkpoint (torch < 1.6 format)
+            return []
 
 
 def torch_reason(message: str) -> str:

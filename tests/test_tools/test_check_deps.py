@@ -1,5 +1,4 @@
 """tools/check_deps.py: install_deps.sh accepts a stack within the ranges."""
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -7,18 +6,10 @@ import sys
 
 import pytest
 
-from ..conftest import repo_path
+from ..conftest import load_tool, repo_path
 
 
-def load_check_deps():
-    spec = importlib.util.spec_from_file_location(
-        'check_deps', repo_path('tools', 'check_deps.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_deps = load_check_deps()
+check_deps = load_tool('check_deps.py')
 STACK = dict(mmengine='0.10.7', mmcv='2.1.0', mmdet='3.3.0',
              torch='2.13.0+cu128', torchvision='0.28.0')
 
@@ -70,9 +61,9 @@ def test_the_pinned_install_lies_within_the_ranges():
 
 def script_check(root) -> int:
     """Run install_deps.sh's own check() against the checkout ``root``."""
+    script = f'{root}/tools/install_deps.sh'
     code = (f'PY={sys.executable}; ROOT={root}; '
-            f'eval "$(sed -n "/^check() {{/,/^}}/p" {root}/tools/install_deps.sh)"; '
-            'check')
+            f'eval "$(sed -n "/^check() {{/,/^}}/p" {script})"; check')
     return subprocess.run(['bash', '-c', code], timeout=300).returncode
 
 

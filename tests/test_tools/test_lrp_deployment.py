@@ -7,7 +7,6 @@ score of each class, one class without threshold) written in LRPMetric's
 detections whose score reaches their class's threshold.
 """
 import glob
-import importlib.util
 import json
 import os.path as osp
 import sys
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 from mmengine.fileio import load
 
-from ..conftest import repo_path
+from ..conftest import load_tool, repo_path
 from .test_train_test_tools import data_options, run
 
 CONFIG = repo_path('configs', 'alrp_loss',
@@ -73,6 +72,12 @@ def kept(dets: list, thresholds: dict) -> list:
             if thresholds[label] is not None and score >= thresholds[label]]
 
 
+def dumped(results: list) -> list:
+    """The detections of each image of a tools/test.py --out pickle."""
+    preds = [r['pred_instances'] for r in results]
+    return [detections(p['labels'], p['scores']) for p in preds]
+
+
 def class_scores(images: list) -> dict:
     """Class -> the scores of its detections, over images."""
     scores = {}
@@ -84,10 +89,7 @@ def class_scores(images: list) -> dict:
 
 def test_test_tool_keeps_the_detections_above_their_thresholds(
         trained, tiny_digits, tmp_path):
-    raw = [
-        detections(r['pred_instances']['labels'], r['pred_instances']['scores'])
-        for r in run_test_tool(trained, tiny_digits, tmp_path)
-    ]
+    raw = dumped(run_test_tool(trained, tiny_digits, tmp_path))
     thresholds = thresholds_json(trained[1], class_scores(raw),
                                  tmp_path / 'thr.json')
     expected = [kept(dets, thresholds) for dets in raw]
@@ -95,24 +97,13 @@ def test_test_tool_keeps_the_detections_above_their_thresholds(
     filtered = run_test_tool(trained, tiny_digits, tmp_path,
                              '--lrp-thresholds', str(tmp_path / 'thr.json'),
                              '--show-dir', 'vis')
-    assert [
-        detections(r['pred_instances']['labels'], r['pred_instances']['scores'])
-        for r in filtered
-    ] == expected
+    assert dumped(filtered) == expected
     assert glob.glob(str(tmp_path / 'test' / '*' / 'vis' / '*'))
-
-
-def load_demo():
-    spec = importlib.util.spec_from_file_location(
-        'image_demo', repo_path('tools', 'image_demo.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_image_demo_draws_the_detections_above_their_thresholds(
         trained, tiny_digits, tmp_path, capsys):
-    demo = load_demo()
+    demo = load_tool('image_demo.py')
     image = sorted(glob.glob(str(tiny_digits / 'val' / '*')))[0]
     stem = osp.splitext(osp.basename(image))[0]
     common = [image, CONFIG, trained[0], '--device', 'cpu', '--cfg-options',

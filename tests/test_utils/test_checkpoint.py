@@ -47,17 +47,17 @@ class ToyDataset(torch.utils.data.Dataset):
                     labels=torch.randn(1, generator=gen))
 
 
+LOADER = dict(sampler=dict(type='DefaultSampler', shuffle=False),
+              collate_fn=dict(type='default_collate'), batch_size=2,
+              num_workers=0)
+
+
 def toy_runner(work_dir, max_epochs: int, **kwargs) -> Runner:
     """A real mmengine run: optimizer, MultiStepLR, message hub, meta."""
     return Runner(
         model=ToyModel(),
         work_dir=str(work_dir),
-        train_dataloader=dict(
-            dataset=ToyDataset(),
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            collate_fn=dict(type='default_collate'),
-            batch_size=2,
-            num_workers=0),
+        train_dataloader=dict(LOADER, dataset=ToyDataset()),
         optim_wrapper=dict(
             optimizer=dict(type='AdamW', lr=0.01, betas=(0.9, 0.99))),
         param_scheduler=dict(type='MultiStepLR', milestones=[1]),
@@ -166,6 +166,16 @@ def test_payload_does_not_run(malicious, tmp_path):
     # The payload is real: full unpickling runs it.
     torch.load(path, weights_only=False)
     assert marker.exists()
+
+
+def test_legacy_format_payload_does_not_run(tmp_path):
+    marker = tmp_path / 'payload_ran'
+    path = str(tmp_path / 'legacy.pth')
+    torch.save(dict(state_dict=ToyModel().state_dict(), x=Payload(marker)),
+               path, _use_new_zipfile_serialization=False)
+    with pytest.raises(UntrustedCheckpointError, match='io.open'):
+        _load_checkpoint(path)
+    assert not marker.exists()
 
 
 def test_trusted_checkpoint_is_fully_unpickled(malicious, monkeypatch):
