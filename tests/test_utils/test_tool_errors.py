@@ -68,8 +68,9 @@ def test_other_key_errors_pass_unchanged():
     assert not isinstance(err.value, UnknownTypeError)
 
 
-def test_offline_pretrained_weights_say_what_to_do():
+def test_offline_pretrained_weights_say_what_to_do(monkeypatch):
     from mmdet.registry import MODELS
+    monkeypatch.setenv('no_proxy', '*')  # the refusal must come from here
     original = CheckpointLoader.__dict__['load_checkpoint']
     url = 'http://127.0.0.1:9/resnet18.pth'  # the discard port: refused
     backbone = MODELS.build(
