@@ -3,7 +3,8 @@
 ``import mmrank`` (or ``custom_imports=dict(imports=['mmrank'])`` in a
 config) registers every mmrank module into the registries of mmdet, mmpose
 and mmpretrain that stock configs use, and lets mmengine load its own
-checkpoints under torch >= 2.6 (see :mod:`mmrank.utils.compat`). Without
+checkpoints weights-only under torch >= 2.6, without allowing anything that
+could run code (see :mod:`mmrank.utils.checkpoint`). Without
 mmengine installed, only the torch-only :mod:`mmrank.core` is usable, e.g.
 to benchmark the loss kernels on a machine with torch alone.
 """
@@ -12,9 +13,9 @@ from importlib.util import find_spec
 from .version import __version__
 
 if find_spec('mmengine') is not None:
-    from .utils import allow_mmengine_checkpoints
+    from .utils import install_checkpoint_loader
 
-    allow_mmengine_checkpoints()
+    install_checkpoint_loader()
 
     from . import datasets, engine, evaluation, models  # noqa: F401
 

@@ -1,6 +1,8 @@
 """Fixtures shared by the test-suite."""
+import importlib.util
 import os.path as osp
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -28,6 +30,16 @@ def tiny_digits(tmp_path_factory) -> Path:
 
 def repo_path(*parts: str) -> str:
     return osp.join(str(REPO_ROOT), *parts)
+
+
+def load_tool(*parts: str) -> ModuleType:
+    """Import a script under ``tools/`` (not a package) as a module."""
+    path = repo_path('tools', *parts)
+    spec = importlib.util.spec_from_file_location(
+        osp.splitext(parts[-1])[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)

@@ -106,6 +106,8 @@ BUILD_ARGS = {
         loss_cls=dict(type='aLRPLoss')),
     ('mmdet', 'HOOKS', 'RankingAnalysisHook'): {},
     ('mmdet', 'HOOKS', 'SelfBalancingHook'): {},
+    ('mmdet', 'HOOKS', 'LRPThresholdHook'): dict(
+        thresholds={'a': dict(threshold=0.1), 'b': dict(threshold=None)}),
     ('mmdet', 'METRICS', 'LRPMetric'): {},
     ('mmpretrain', 'METRICS', 'LogOddsAveragePrecision'): {},
     ('mmpose', 'MODELS', 'AnchorHeatmapLoss'): {},

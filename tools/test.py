@@ -1,18 +1,21 @@
 """Test (and evaluate) a checkpoint with an mmdet, mmpose or mmpretrain config.
 
 The command-line contract is mmdet 3.x's ``tools/test.py``; the config's
-``default_scope`` decides which package builds the modules.
+``default_scope`` decides which package builds the modules. For detectors,
+``--lrp-thresholds FILE`` tests at the class-wise LRP-optimal score
+thresholds of a ``bbox_lrp_thresholds.json`` (see
+:mod:`mmrank.apis.lrp_thresholds`).
 """
 import argparse
 import os
 
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-import mmrank  # noqa: F401  (registration, torch.load compatibility)
-from mmrank.utils import load_config
+import mmrank  # noqa: F401  (registration, weights-only checkpoints)
+from mmrank.utils import (add_trust_checkpoint_argument,
+                          apply_trust_checkpoint, build_runner, load_config)
+from mmrank.utils.tool_errors import explain_tool_errors
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,6 +28,12 @@ def parse_args() -> argparse.Namespace:
         help='dump predictions to a pickle file for offline evaluation')
     parser.add_argument(
         '--show-dir', help='directory where painted images are saved')
+    parser.add_argument(
+        '--lrp-thresholds', metavar='FILE',
+        help='detectors: keep only the detections whose score reaches their '
+        "class's threshold in FILE (a bbox_lrp_thresholds.json of LRPMetric "
+        'or eval_lrp.py), for the metrics, --out and --show-dir alike')
+    add_trust_checkpoint_argument(parser)
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings of the config, key=value pairs')
@@ -52,22 +61,34 @@ def enable_visualization(cfg: Config, show_dir: str) -> None:
         hook.out_dir = show_dir
 
 
+def add_lrp_thresholds(cfg: Config, thresholds: str) -> None:
+    """Test a detector at the class-wise thresholds of ``thresholds``."""
+    if cfg.get('default_scope') != 'mmdet':
+        raise ValueError('--lrp-thresholds applies to mmdet detectors; this '
+                         f"config's default_scope is "
+                         f"{cfg.get('default_scope')!r}")
+    cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+        dict(type='LRPThresholdHook', thresholds=thresholds)
+    ]
+
+
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args.config, args.launcher, args.cfg_options,
-                      args.work_dir)
-    cfg.load_from = args.checkpoint
-    if args.show_dir:
-        enable_visualization(cfg, args.show_dir)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-    if args.out is not None:
-        if not args.out.endswith(('.pkl', '.pickle')):
-            raise ValueError('--out must be a .pkl or .pickle file')
-        runner.test_evaluator.metrics.append(dump_metric(cfg, args.out))
-    runner.test()
+    apply_trust_checkpoint(args)
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise ValueError('--out must be a .pkl or .pickle file')
+    with explain_tool_errors():
+        cfg = load_config(args.config, args.launcher, args.cfg_options,
+                          args.work_dir)
+        cfg.load_from = args.checkpoint
+        if args.show_dir:
+            enable_visualization(cfg, args.show_dir)
+        if args.lrp_thresholds:
+            add_lrp_thresholds(cfg, args.lrp_thresholds)
+        runner = build_runner(cfg)
+        if args.out is not None:
+            runner.test_evaluator.metrics.append(dump_metric(cfg, args.out))
+        runner.test()
 
 
 def dump_metric(cfg: Config, out: str) -> object:

@@ -2,18 +2,19 @@
 
 The command-line contract is mmdet 3.x's ``tools/train.py``; the config's
 ``default_scope`` decides which OpenMMLab package builds the modules, and
-``import mmrank`` registers mmrank's modules and the checkpoint-loading fix
-for torch >= 2.6 (see README).
+``import mmrank`` registers mmrank's modules and loads mmengine checkpoints
+weights-only under torch >= 2.6 (``--trust-checkpoint`` allows full
+unpickling; see :mod:`mmrank.utils.checkpoint`).
 """
 import argparse
 import os
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-import mmrank  # noqa: F401  (registration, torch.load compatibility)
-from mmrank.utils import load_config
+import mmrank  # noqa: F401  (registration, weights-only checkpoints)
+from mmrank.utils import (add_trust_checkpoint_argument,
+                          apply_trust_checkpoint, build_runner, load_config)
+from mmrank.utils.tool_errors import explain_tool_errors
 
 
 def parse_args() -> argparse.Namespace:
@@ -30,6 +31,7 @@ def parse_args() -> argparse.Namespace:
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir when no path is given')
+    add_trust_checkpoint_argument(parser)
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings of the config, key=value pairs')
@@ -68,12 +70,10 @@ def build_config(args: argparse.Namespace) -> Config:
 
 
 def main() -> None:
-    cfg = build_config(parse_args())
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
-    runner.train()
+    args = parse_args()
+    apply_trust_checkpoint(args)
+    with explain_tool_errors():
+        build_runner(build_config(args)).train()
 
 
 if __name__ == '__main__':

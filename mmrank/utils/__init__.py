@@ -1,3 +1,6 @@
 """Utilities shared by mmrank's tools and modules."""
-from .compat import allow_mmengine_checkpoints, load_from_local
-from .launch import load_config, setup_cpu_distributed
+from .checkpoint import (TRUST_ENV, UntrustedCheckpointError,
+                         install_checkpoint_loader, load_from_local,
+                         trust_checkpoints)
+from .launch import (add_trust_checkpoint_argument, apply_trust_checkpoint,
+                     build_runner, load_config, setup_cpu_distributed)

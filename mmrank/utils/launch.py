@@ -1,4 +1,5 @@
 """Shared set-up of ``tools/train.py`` and ``tools/test.py``."""
+import argparse
 import os
 import os.path as osp
 from typing import Optional
@@ -6,6 +7,32 @@ from typing import Optional
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from .checkpoint import TRUST_ENV, trust_checkpoints
+
+
+def add_trust_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--trust-checkpoint`` (see :mod:`mmrank.utils.checkpoint`)."""
+    parser.add_argument(
+        '--trust-checkpoint', action='store_true',
+        help='fully unpickle a checkpoint that weights-only loading refuses; '
+        f'as {TRUST_ENV}=1. Only for files from a source you trust: '
+        'unpickling can run code')
+
+
+def apply_trust_checkpoint(args: argparse.Namespace) -> None:
+    """Honour ``--trust-checkpoint`` for this process and its children."""
+    if args.trust_checkpoint:
+        trust_checkpoints()
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The config's runner: its ``runner_type``, else mmengine's Runner."""
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
 
 
 def load_config(path: str, launcher: str, cfg_options: Optional[dict],
