@@ -12,6 +12,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, Runner
+from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
 from mmrank.engine.hooks import SelfBalancingHook
@@ -246,8 +247,8 @@ def test_resume_restores_weight(tmp_path):
         str(tmp_path), 2, custom_hooks=[SelfBalancingHook(), record])
     runner.train()
     assert record.weights[0] == 50.0 and record.weights[1] != 50.0
-    checkpoint = torch.load(
-        osp.join(str(tmp_path), 'epoch_1.pth'), weights_only=False)
+    # mmengine's loader, which mmrank keeps weights-only.
+    checkpoint = _load_checkpoint(osp.join(str(tmp_path), 'epoch_1.pth'))
     assert float(checkpoint['state_dict']['head.loss_cls.loc_weight']) == \
         pytest.approx(record.weights[1])
 
