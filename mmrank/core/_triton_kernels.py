@@ -20,8 +20,7 @@ def negatives_pass(logits_ptr, targets_ptr, lower_ptr, upper_ptr, centre_ptr,
     inside = offsets < num
     logit = tl.load(logits_ptr + offsets, mask=inside, other=0).to(tl.float64)
     target = tl.load(targets_ptr + offsets, mask=inside, other=1)
-    keep = inside & (target == 0) & (
-        logit > tl.load(bound_ptr).to(tl.float64))
+    keep = inside & (target == 0) & (logit > tl.load(bound_ptr).to(tl.float64))
     query = logit - tl.load(centre_ptr)
     # lo = #{i: lower_i < q}, hi = #{i: upper_i <= q}: two binary searches
     # over [0, num_pos], ``steps`` = bit length of num_pos halvings.
@@ -32,14 +31,14 @@ def negatives_pass(logits_ptr, targets_ptr, lower_ptr, upper_ptr, centre_ptr,
     for _ in range(steps):
         lo_open = keep & (lo_a < lo_b)
         lo_mid = (lo_a + lo_b) // 2
-        below = lo_open & (
-            tl.load(lower_ptr + lo_mid, mask=lo_open, other=0) < query)
+        below = lo_open & (tl.load(lower_ptr + lo_mid, mask=lo_open, other=0)
+                           < query)
         lo_a = tl.where(below, lo_mid + 1, lo_a)
         lo_b = tl.where(lo_open & ~below, lo_mid, lo_b)
         hi_open = keep & (hi_a < hi_b)
         hi_mid = (hi_a + hi_b) // 2
-        reached = hi_open & (
-            tl.load(upper_ptr + hi_mid, mask=hi_open, other=0) <= query)
+        reached = hi_open & (tl.load(upper_ptr + hi_mid, mask=hi_open, other=0)
+                             <= query)
         hi_a = tl.where(reached, hi_mid + 1, hi_a)
         hi_b = tl.where(hi_open & ~reached, hi_mid, hi_b)
     size = num_pos + 1
@@ -50,7 +49,8 @@ def negatives_pass(logits_ptr, targets_ptr, lower_ptr, upper_ptr, centre_ptr,
         slope_ptr = table_ptr + 2 * size
         grad += query * (tl.load(slope_ptr + hi_a, mask=keep, other=0) -
                          tl.load(slope_ptr + lo_a, mask=keep, other=0))
-        tl.store(out_ptr + offsets, grad.to(out_ptr.dtype.element_ty),
+        tl.store(out_ptr + offsets,
+                 grad.to(out_ptr.dtype.element_ty),
                  mask=keep)
     else:
         one = tl.where(keep, 1.0, 0.0).to(tl.float64)
@@ -69,9 +69,12 @@ def negatives_pass(logits_ptr, targets_ptr, lower_ptr, upper_ptr, centre_ptr,
             row_ptr = table_ptr + row * size
             at_start = index == 0
             at_end = index == num_pos
-            tl.atomic_add(row_ptr + index, add,
-                          mask=keep & ~(at_start | at_end), sem='relaxed')
-            tl.atomic_add(row_ptr, tl.sum(tl.where(at_start, add, 0.0), 0),
+            tl.atomic_add(row_ptr + index,
+                          add,
+                          mask=keep & ~(at_start | at_end),
+                          sem='relaxed')
+            tl.atomic_add(row_ptr,
+                          tl.sum(tl.where(at_start, add, 0.0), 0),
                           sem='relaxed')
             tl.atomic_add(row_ptr + num_pos,
                           tl.sum(tl.where(at_end, add, 0.0), 0),

@@ -159,10 +159,19 @@ def _launch(scores: Tensor, logits: Tensor, targets: Tensor, centre: Tensor,
     num_pos = scores.numel()
     grid = ((num + _BLOCK - 1) // _BLOCK, )
     from ._triton_kernels import negatives_pass
-    negatives_pass[grid](
-        logits.contiguous(), targets.contiguous(), scores + delta,
-        scores - delta, centre.reshape(()), bound.reshape(()), table, out,
-        num, num_pos, num_pos.bit_length(), GRADIENT=gradient, BLOCK=_BLOCK)
+    negatives_pass[grid](logits.contiguous(),
+                         targets.contiguous(),
+                         scores + delta,
+                         scores - delta,
+                         centre.reshape(()),
+                         bound.reshape(()),
+                         table,
+                         out,
+                         num,
+                         num_pos,
+                         num_pos.bit_length(),
+                         GRADIENT=gradient,
+                         BLOCK=_BLOCK)
 
 
 def false_positive_counts(scores: Tensor, logits: Tensor, targets: Tensor,
@@ -187,8 +196,7 @@ def false_positive_counts(scores: Tensor, logits: Tensor, targets: Tensor,
     """
     num_pos = scores.numel()
     table = scores.new_zeros(4, num_pos + 1)
-    _launch(scores, logits, targets, centre, bound, delta, table, table,
-            False)
+    _launch(scores, logits, targets, centre, bound, delta, table, table, False)
     # Windows [lo, hi) started / ended at or before each positive.
     started, ended, sum_started, sum_ended = table.cumsum(1)[:, :-1]
     inside = started - ended

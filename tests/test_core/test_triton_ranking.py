@@ -51,18 +51,20 @@ def check_case(logits, targets, device, delta=DELTA, out_dtype=None):
     scores = ref.scores.to(device)
     num_fp = triton_ranking.false_positive_counts(scores, *args, delta)
     assert num_fp.dtype == torch.float64 and num_fp.shape == scores.shape
-    torch.testing.assert_close(
-        num_fp.cpu(),
-        ranking._false_positive_counts(ref.scores, ref.neg_scores, ref.lo,
-                                       ref.hi, delta),
-        rtol=1e-5,
-        atol=1e-5 * max(1.0, float(ref.num_fp.max())))
+    torch.testing.assert_close(num_fp.cpu(),
+                               ranking._false_positive_counts(
+                                   ref.scores, ref.neg_scores, ref.lo, ref.hi,
+                                   delta),
+                               rtol=1e-5,
+                               atol=1e-5 * max(1.0, float(ref.num_fp.max())))
 
     share = torch.rand(scores.numel(), dtype=torch.float64) + 0.1
     expected = ranking._step_sums(ref.scores, share, ref.neg_scores, ref.lo,
                                   ref.hi, delta)
     out_dtype = out_dtype or torch.promote_types(logits.dtype, torch.float32)
-    out = torch.full(logits.shape, float('nan'), dtype=out_dtype,
+    out = torch.full(logits.shape,
+                     float('nan'),
+                     dtype=out_dtype,
                      device=device)
     triton_ranking.negative_gradient(scores, share.to(device), *args, delta,
                                      out)
@@ -73,16 +75,14 @@ def check_case(logits, targets, device, delta=DELTA, out_dtype=None):
         'negatives was written'
     assert not out[written].isnan().any(), 'a relevant negative was skipped'
     scale = float(expected.abs().max()) if expected.numel() else 1.0
-    torch.testing.assert_close(
-        out[ref.neg_index].double(),
-        expected.to(out_dtype).double(),
-        rtol=1e-5,
-        atol=1e-5 * scale)
+    torch.testing.assert_close(out[ref.neg_index].double(),
+                               expected.to(out_dtype).double(),
+                               rtol=1e-5,
+                               atol=1e-5 * scale)
     return ref
 
 
-def random_case(seed, num=2000, num_pos=40, dtype=torch.float64,
-                ignored=0.05):
+def random_case(seed, num=2000, num_pos=40, dtype=torch.float64, ignored=0.05):
     gen = torch.Generator().manual_seed(seed)
     targets = torch.zeros(num, dtype=torch.long)
     targets[torch.rand(num, generator=gen) < ignored] = -1
@@ -108,12 +108,13 @@ def test_random(kernel_device, seed):
 
 def test_many_positives_and_small_delta(kernel_device):
     # 300 positives: nine binary-search halvings, narrow windows.
-    check_case(*random_case(2, num=3000, num_pos=300), kernel_device,
+    check_case(*random_case(2, num=3000, num_pos=300),
+               kernel_device,
                delta=0.25)
 
 
-@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16,
-                                   torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    'dtype', [torch.float16, torch.bfloat16, torch.float32, torch.float64])
 def test_logit_dtypes(kernel_device, dtype):
     check_case(*random_case(3, dtype=dtype), kernel_device)
 
@@ -158,7 +159,9 @@ def test_ignored_entries_and_continuous_targets(kernel_device):
 
 def test_bool_targets_and_float64_out(kernel_device):
     logits, targets = random_case(8, num=800, num_pos=20, ignored=0)
-    check_case(logits.float(), targets == 1, kernel_device,
+    check_case(logits.float(),
+               targets == 1,
+               kernel_device,
                out_dtype=torch.float64)
 
 
@@ -188,10 +191,14 @@ def test_compiles_for_hopper_without_a_gpu():
     # Front end, LLVM and ptxas of the compiled kernel, in a process
     # without the interpreter.
     env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
-    proc = subprocess.run(
-        [sys.executable, '-c', COMPILE_FOR_HOPPER,
-         repo_path('mmrank', 'core', '_triton_kernels.py')],
-        capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run([
+        sys.executable, '-c', COMPILE_FOR_HOPPER,
+        repo_path('mmrank', 'core', '_triton_kernels.py')
+    ],
+                          capture_output=True,
+                          text=True,
+                          env=env,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # Atomics in the counting pass only.
     assert proc.stdout.split() == ['False', 'True', 'True', 'False']
@@ -223,14 +230,13 @@ def test_bad_arguments(monkeypatch):
     with pytest.raises(ValueError, match='bound'):
         fp(scores, logits, targets, centre, bound.float(), DELTA)
     with pytest.raises(ValueError, match='share'):
-        triton_ranking.negative_gradient(scores, scores[1:], logits, targets,
-                                         centre, bound, DELTA,
+        triton_ranking.negative_gradient(scores, scores[1:], logits,
+                                         targets, centre, bound, DELTA,
                                          torch.zeros(100))
     for out in (torch.zeros(3), torch.zeros(100, dtype=torch.bfloat16)):
         with pytest.raises(ValueError, match='out must be'):
-            triton_ranking.negative_gradient(scores, scores, logits,
-                                             targets, centre, bound, DELTA,
-                                             out)
+            triton_ranking.negative_gradient(scores, scores, logits, targets,
+                                             centre, bound, DELTA, out)
     monkeypatch.delenv('TRITON_INTERPRET', raising=False)
     with pytest.raises(ValueError, match='TRITON_INTERPRET'):
         fp(scores, logits, targets, centre, bound, DELTA)
