@@ -179,8 +179,9 @@ def false_positive_counts(scores: Tensor, logits: Tensor, targets: Tensor,
                           delta: float) -> Tensor:
     """``N_FP(i) = sum_j H(s_j - s_i)`` of the sorted positives, fused.
 
-    Equals ``_false_positive_counts`` of the torch path applied to the
-    negatives that ``_rank`` selects (not clamped at 0, as that function).
+    Equals :func:`mmrank.core.ranking.engine.false_positive_counts` on the
+    negatives that :func:`~mmrank.core.ranking.engine.rank_positives`
+    selects (clamped at 0 as there).
 
     Args:
         scores: Sorted centred positive logits ``s`` (float64), shape (P,).
@@ -202,12 +203,14 @@ def false_positive_counts(scores: Tensor, logits: Tensor, targets: Tensor,
     inside = started - ended
     above = table[0].sum() - started
     inside_sum = sum_started - sum_ended
-    return above + (inside_sum - inside * scores) / (2 * delta) + 0.5 * inside
+    counts = above + (inside_sum - inside * scores) / (2 * delta)
+    return counts.add_(0.5 * inside).clamp_(min=0)
 
 
 def _step_tables(points: Tensor, weights: Tensor, delta: float) -> Tensor:
     """Rows ``A``, ``B``, ``C`` (P + 1 each) with ``sum_k w_k H(q -
-    points_k) = A[lo] + B[hi] + q (C[hi] - C[lo])``, as ``_step_sums``."""
+    points_k) = A[lo] + B[hi] + q (C[hi] - C[lo])``, as in
+    :func:`mmrank.core.ranking.engine.step_sums`."""
     cum_w = torch.cat([weights.new_zeros(1), weights.cumsum(0)])
     cum_ws = torch.cat([weights.new_zeros(1),
                         (weights * points).cumsum(0)]) / (2 * delta)
@@ -222,7 +225,8 @@ def negative_gradient(scores: Tensor, share: Tensor, logits: Tensor,
 
     Every negative with ``logits[j] > bound`` gets its ``g_j`` rounded to
     ``out.dtype`` (0 for those that reach no positive); other entries of
-    ``out`` are left untouched. Equals ``_step_sums(scores, share,
+    ``out`` are left untouched. Equals
+    :func:`mmrank.core.ranking.engine.step_sums` ``(scores, share,
     neg_scores, lo, hi, delta)`` of the torch path.
 
     Args:

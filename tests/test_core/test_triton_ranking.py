@@ -4,8 +4,8 @@ Without a GPU the kernels run on CPU tensors under Triton's interpreter
 (``tests/conftest.py`` sets ``TRITON_INTERPRET=1`` before anything imports
 triton, which reads it at import). On a GPU machine the cuda variants run
 the compiled kernels, and the cpu variants only where the variable is set
-for the run. The reference is the torch path:
-``_rank`` (windows, ``N_FP``) and ``_step_sums``.
+for the run. The reference is the torch path of the ranking engine:
+``rank_positives`` (windows, ``N_FP``) and ``step_sums``.
 """
 import os
 import subprocess
@@ -14,7 +14,8 @@ import sys
 import pytest
 import torch
 
-from mmrank.core import ranking, triton_ranking
+from mmrank.core import triton_ranking
+from mmrank.core.ranking import engine
 
 from ..conftest import repo_path
 
@@ -35,7 +36,8 @@ def kernel_device(device):
 
 
 def centre_and_bound(logits, pos_index, delta):
-    """The centre and the bound of the relevant negatives, as ``_rank``."""
+    """The centre and the bound of the relevant negatives, as
+    ``engine.rank_positives``."""
     sorted_logits = logits.index_select(0, pos_index).double().sort().values
     bound = sorted_logits[0] - delta
     bound = bound - (bound.abs() + 1) / 64
@@ -45,22 +47,22 @@ def centre_and_bound(logits, pos_index, delta):
 def check_case(logits, targets, device, delta=DELTA, out_dtype=None):
     """Both kernels against the torch path on one flat batch."""
     pos_index = torch.nonzero(targets > 0).squeeze(1)
-    ref = ranking._rank(logits, targets, pos_index, delta)
+    ref = engine.rank_positives(logits, targets, pos_index, delta)
     centre, bound = centre_and_bound(logits, pos_index, delta)
     args = [t.to(device) for t in (logits, targets, centre, bound)]
     scores = ref.scores.to(device)
     num_fp = triton_ranking.false_positive_counts(scores, *args, delta)
     assert num_fp.dtype == torch.float64 and num_fp.shape == scores.shape
-    torch.testing.assert_close(num_fp.cpu(),
-                               ranking._false_positive_counts(
-                                   ref.scores, ref.neg_scores, ref.lo, ref.hi,
-                                   delta),
-                               rtol=1e-5,
-                               atol=1e-5 * max(1.0, float(ref.num_fp.max())))
+    torch.testing.assert_close(
+        num_fp.cpu(),
+        engine.false_positive_counts(ref.scores, ref.neg_scores, ref.lo,
+                                     ref.hi, delta),
+        rtol=1e-5,
+        atol=1e-5 * max(1.0, float(ref.num_fp.max())))
 
     share = torch.rand(scores.numel(), dtype=torch.float64) + 0.1
-    expected = ranking._step_sums(ref.scores, share, ref.neg_scores, ref.lo,
-                                  ref.hi, delta)
+    expected = engine.step_sums(ref.scores, share, ref.neg_scores, ref.lo,
+                                ref.hi, delta)
     out_dtype = out_dtype or torch.promote_types(logits.dtype, torch.float32)
     out = torch.full(logits.shape,
                      float('nan'),

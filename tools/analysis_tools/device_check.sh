@@ -63,7 +63,7 @@ stage 'CUDA tests (pytest -k cuda)' 75 pytest.log python3 -m pytest tests \
   -k cuda -q -rfEs -p no:cacheprovider --continue-on-collection-errors
 note "tests: $(grep -E '(passed|failed|error)' "$LOGS/pytest.log" | tail -1)"
 stage 'loss benchmark' 90 losses.md \
-  python3 tools/analysis_tools/benchmark_losses.py --device cuda
+  python3 tools/analysis_tools/benchmark_losses.py --device cuda --loop-budget 10
 stage 'training-iteration benchmark' 60 train_iter.md \
   python3 tools/analysis_tools/benchmark_gpu_train_iter.py --device cuda
 
