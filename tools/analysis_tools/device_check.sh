@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check in one command, for a fresh CUDA machine (H100/H200) that has
 # python3 with CUDA torch and Triton but no network and no OpenMMLab
-# packages. It installs mmengine, mmdet and their missing dependencies from
-# a folder of wheels, builds mmcv 2.1.0 with its CUDA ops from source
-# (about 4 minutes on 16 cores), then runs
+# packages. It installs mmengine, mmdet, mmpretrain, mmpose and their missing
+# dependencies from a folder of wheels, builds mmcv 2.1.0 with its CUDA ops from source
+# (about 4 minutes on 16 cores) and xtcocotools (for mmpose), then runs
 #   1. the CUDA variants of the test suite (pytest -k cuda: the `device`
 #      fixture's cuda runs, the compiled Triton kernels against the torch
 #      path, the 2-GPU NCCL test where two GPUs are present),
@@ -42,7 +42,7 @@ stage() {
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader \
   | sed 's/^/[device_check] gpu: /'
-stage 'install wheels' 60 install.log python3 -m pip install \
+stage 'install wheels' 30 install.log python3 -m pip install \
   --disable-pip-version-check --no-index --no-deps --no-compile \
   --no-cache-dir --upgrade --target "$SITE" "$WHEELS"/*.whl || exit 1
 export PYTHONPATH="$SITE:$PWD"
@@ -54,6 +54,10 @@ if ! stage 'build mmcv 2.1.0 (CUDA ops, sm_90)' 300 mmcv_build.log \
   tail -40 "$LOGS/mmcv_build.log"
   exit 1
 fi
+stage 'build xtcocotools 1.14.3' 60 xtcocotools_build.log python3 -m pip \
+  install --disable-pip-version-check --no-index --no-deps \
+  --no-build-isolation --no-cache-dir --target "$SITE" \
+  "$WHEELS"/xtcocotools-1.14.3.tar.gz
 python3 -c 'import torch, triton, mmcv.ops, mmdet, mmrank
 print("[device_check] torch", torch.__version__, "triton", triton.__version__,
       "mmcv", mmcv.__version__, "mmdet", mmdet.__version__,
@@ -62,8 +66,8 @@ print("[device_check] torch", torch.__version__, "triton", triton.__version__,
 stage 'CUDA tests (pytest -k cuda)' 75 pytest.log python3 -m pytest tests \
   -k cuda -q -rfEs -p no:cacheprovider --continue-on-collection-errors
 note "tests: $(grep -E '(passed|failed|error)' "$LOGS/pytest.log" | tail -1)"
-stage 'loss benchmark' 90 losses.md \
-  python3 tools/analysis_tools/benchmark_losses.py --device cuda --loop-budget 10
+stage 'loss benchmark' 90 losses.md python3 \
+  tools/analysis_tools/benchmark_losses.py --device cuda --loop-budget 10
 stage 'training-iteration benchmark' 60 train_iter.md \
   python3 tools/analysis_tools/benchmark_gpu_train_iter.py --device cuda
 
