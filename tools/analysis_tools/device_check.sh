@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The GPU check in one command, for a fresh CUDA machine (H100/H200) that has
 # python3 with CUDA torch and Triton but no network and no OpenMMLab
-# packages. It installs mmengine, mmdet, mmpretrain, mmpose and their missing
-# dependencies from a folder of wheels, builds mmcv 2.1.0 with its CUDA ops from source
-# (about 4 minutes on 16 cores) and xtcocotools (for mmpose), then runs
+# packages. It installs mmengine, mmdet, mmpretrain, mmpose and their
+# missing dependencies from a folder of wheels, builds mmcv 2.1.0 with its
+# CUDA ops from source (about 4 minutes on 16 cores) and xtcocotools (for
+# mmpose), then runs
 #   1. the CUDA variants of the test suite (pytest -k cuda: the `device`
 #      fixture's cuda runs, the compiled Triton kernels against the torch
 #      path, the 2-GPU NCCL test where two GPUs are present),
