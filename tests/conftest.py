@@ -1,10 +1,19 @@
 """Fixtures shared by the test-suite."""
 import importlib.util
+import os
 import os.path as osp
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import torch
+
+if not torch.cuda.is_available():
+    # Without a GPU the Triton kernels (mmrank.core.triton_ranking) are
+    # tested on CPU tensors in Triton's interpreter, which triton selects
+    # when it is first imported: set here, before any test module imports
+    # it (mmengine and torchvision bring it in).
+    os.environ.setdefault('TRITON_INTERPRET', '1')
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / 'shared' / 'data'
@@ -17,6 +26,16 @@ def shared_data(*parts: str) -> Path:
         pytest.skip(f'real data not found at {path} (the ../shared/data '
                     'folder beside the repository is absent)')
     return path
+
+
+@pytest.fixture(params=['cpu', 'cuda'])
+def device(request) -> str:
+    """Run a test on the CPU and on CUDA; the CUDA run is skipped, with the
+    reason, where ``torch.cuda.is_available()`` is False."""
+    if request.param == 'cuda' and not torch.cuda.is_available():
+        pytest.skip('CUDA is not available (torch.cuda.is_available() is '
+                    'False): the cuda variant runs on a GPU machine')
+    return request.param
 
 
 @pytest.fixture(scope='session')

@@ -104,11 +104,12 @@ def ref_cls_grad(logits, labels, gamma, variant):
 
 
 @pytest.fixture
-def cls_data():
+def cls_data(device):
+    """Logits and labels on every device of the ``device`` fixture."""
     gen = torch.Generator().manual_seed(0)
     logits = torch.randn(6, 5, generator=gen, dtype=torch.float64) * 3
     labels = torch.tensor([0, 1, 2, 3, 4, 2])
-    return logits, labels
+    return logits.to(device), labels.to(device)
 
 
 @pytest.mark.parametrize('variant', ['background', 'target', 'both'])
@@ -120,10 +121,11 @@ def test_cls_values_and_grads_match_brute_force(cls_data, variant, gamma):
         logits, labels, gamma=gamma, variant=variant, reduction='none')
     expected = torch.tensor(ref_cls(logits.detach(), labels, gamma, variant),
                             dtype=torch.float64)
-    torch.testing.assert_close(per_sample, expected)
+    torch.testing.assert_close(per_sample.cpu(), expected)
     per_sample.mean().backward()
     torch.testing.assert_close(
-        logits.grad, ref_cls_grad(logits.detach(), labels, gamma, variant))
+        logits.grad.cpu(),
+        ref_cls_grad(logits.detach(), labels, gamma, variant))
 
 
 def test_cls_static_anchor(cls_data):
@@ -131,7 +133,7 @@ def test_cls_static_anchor(cls_data):
     loss = anchor_loss(logits, labels, gamma=1.0, anchor=0.3,
                        variant='both', reduction='none')
     expected = ref_cls(logits, labels, 1.0, 'both', static=0.3)
-    torch.testing.assert_close(loss,
+    torch.testing.assert_close(loss.cpu(),
                                torch.tensor(expected, dtype=torch.float64))
 
 
@@ -175,7 +177,7 @@ def test_cls_one_hot_target_and_reductions(cls_data):
     per_sample = anchor_loss(logits, labels, reduction='none')
     torch.testing.assert_close(
         anchor_loss(logits, onehot.float(), reduction='none'), per_sample)
-    weight = torch.arange(6, dtype=torch.float64)
+    weight = torch.arange(6, dtype=torch.float64, device=logits.device)
     torch.testing.assert_close(
         anchor_loss(logits, labels, weight=weight, reduction='sum'),
         (per_sample * weight).sum())
@@ -183,43 +185,45 @@ def test_cls_one_hot_target_and_reductions(cls_data):
         anchor_loss(logits, labels, avg_factor=3.), per_sample.sum() / 3)
 
 
-def test_cls_extreme_logits_finite_and_correct():
+def test_cls_extreme_logits_finite_and_correct(device):
     logits = torch.tensor([[100., -100., -100.], [-100., 100., 100.],
                            [100., 100., -100.]],
-                          requires_grad=True)
-    labels = torch.tensor([0, 0, 1])
+                          device=device, requires_grad=True)
+    labels = torch.tensor([0, 0, 1], device=device)
     loss = anchor_loss(logits, labels, gamma=0.5, reduction='none')
     assert torch.isfinite(loss).all()
     expected = ref_cls(logits.detach(), labels, 0.5, 'background')
-    torch.testing.assert_close(loss.double(),
+    torch.testing.assert_close(loss.double().cpu(),
                                torch.tensor(expected, dtype=torch.float64))
     loss.sum().backward()
     assert torch.isfinite(logits.grad).all()
     # Confident and correct: no gradient; confidently wrong: saturated.
-    torch.testing.assert_close(logits.grad[0], torch.zeros(3))
+    torch.testing.assert_close(logits.grad[0].cpu(), torch.zeros(3))
     assert logits.grad[1, 0] == pytest.approx(-1.)
     for variant in ('target', 'both'):
         assert torch.isfinite(anchor_loss(logits, labels,
                                           variant=variant)).all()
 
 
-def test_empty_batches_give_zero_loss():
-    logits = torch.zeros(0, 4, requires_grad=True)
-    loss = anchor_loss(logits, torch.zeros(0, dtype=torch.long))
+def test_empty_batches_give_zero_loss(device):
+    logits = torch.zeros(0, 4, device=device, requires_grad=True)
+    loss = anchor_loss(logits,
+                       torch.zeros(0, dtype=torch.long, device=device))
     assert loss.item() == 0
     loss.backward()
-    heatmaps = torch.zeros(0, 3, 4, 4, requires_grad=True)
-    loss = anchor_heatmap_loss(heatmaps, torch.zeros(0, 3, 4, 4))
+    heatmaps = torch.zeros(0, 3, 4, 4, device=device, requires_grad=True)
+    loss = anchor_heatmap_loss(heatmaps,
+                               torch.zeros(0, 3, 4, 4, device=device))
     assert loss.item() == 0
     loss.backward()
 
 
-def test_cls_fp16():
+def test_cls_fp16(device):
     gen = torch.Generator().manual_seed(1)
     logits = (torch.randn(8, 10, generator=gen) * 20).half()
     logits[0, 0] = 60000.
-    logits.requires_grad_(True)
-    labels = torch.arange(8)
+    logits = logits.to(device).requires_grad_(True)
+    labels = torch.arange(8, device=device)
     loss = anchor_loss(logits, labels)
     assert loss.dtype == torch.float16 and torch.isfinite(loss)
     loss.backward()
@@ -327,12 +331,13 @@ def gaussian_targets(n_img=2, n_kpt=3, height=6, width=5):
 
 
 @pytest.fixture
-def pose_data():
+def pose_data(device):
+    """Heatmaps and targets on every device of the ``device`` fixture."""
     gen = torch.Generator().manual_seed(2)
     target = gaussian_targets()
     output = torch.randn(target.shape, generator=gen,
                          dtype=torch.float64) * 2
-    return output, target
+    return output.to(device), target.to(device)
 
 
 @pytest.mark.parametrize('gamma', [0.5, 2.0])
@@ -342,12 +347,12 @@ def test_heatmap_values_and_grads_match_brute_force(pose_data, gamma):
     per_pixel = anchor_heatmap_loss(output, target, gamma=gamma,
                                     reduction='none')
     expected = ref_heatmap(output.detach(), target, gamma)
-    torch.testing.assert_close(per_pixel, expected)
+    torch.testing.assert_close(per_pixel.cpu(), expected)
     loss = anchor_heatmap_loss(output, target, gamma=gamma)
-    torch.testing.assert_close(loss, expected.mean())
+    torch.testing.assert_close(loss.cpu(), expected.mean())
     loss.backward()
     torch.testing.assert_close(
-        output.grad,
+        output.grad.cpu(),
         ref_heatmap_grad(output.detach(), target, gamma,
                          torch.ones_like(target)))
 
@@ -356,17 +361,17 @@ def test_heatmap_target_weights_and_mask(pose_data):
     output, target = pose_data
     output.requires_grad_(True)
     target_weights = torch.tensor([[1., 0., 0.5], [0., 1., 1.]],
-                                  dtype=torch.float64)
-    mask = torch.ones(2, 1, 6, 5, dtype=torch.float64)
+                                  dtype=torch.float64, device=output.device)
+    mask = torch.ones(2, 1, 6, 5, dtype=torch.float64, device=output.device)
     mask[0, 0, :2] = 0  # removes part of a positive region of image 0
     loss = anchor_heatmap_loss(output, target, 2., target_weights, mask,
                                reduction='none')
     expected = ref_heatmap(output.detach(), target, 2., target_weights, mask)
-    torch.testing.assert_close(loss, expected)
+    torch.testing.assert_close(loss.cpu(), expected)
     loss.mean().backward()
     weights = target_weights[:, :, None, None] * mask
     torch.testing.assert_close(
-        output.grad,
+        output.grad.cpu(),
         ref_heatmap_grad(output.detach(), target, 2., weights))
     # A keypoint with zero weight contributes nothing, even when its
     # output is extreme.
@@ -400,7 +405,7 @@ def test_heatmap_extreme_and_fp16(pose_data):
     loss.backward()
     assert torch.isfinite(extreme.grad).all()
     torch.testing.assert_close(
-        loss.double(),
+        loss.double().cpu(),
         ref_heatmap(extreme.detach().double(), target, 2.).mean())
 
     half = output.half().requires_grad_(True)

@@ -234,21 +234,23 @@ def test_uniloss_gradient_matches_finite_differences(task):
         fast_mode=True)
 
 
-def test_accuracy_reexpression_equals_accuracy():
+def test_accuracy_reexpression_equals_accuracy(device):
     for seed in range(5):
         gen = torch.Generator().manual_seed(seed)
         scores = torch.randn(40, 7, generator=gen)
         labels = torch.randint(7, (40, ), generator=gen)
         expected = ordinary_accuracy(scores, labels)
+        scores, labels = scores.to(device), labels.to(device)
         for num_compared in (None, 1, 3):
             metric = AccuracyMetric(scores, labels, num_compared)
             assert metric.evaluate(metric.full_comparisons() > 0).item() == \
                 pytest.approx(expected)
 
 
-def test_accuracy_subset_leaves_other_classes_untouched():
-    scores = torch.tensor([[0.0, 3.0, 1.0, -2.0, 2.0]], requires_grad=True)
-    labels = torch.tensor([0])
+def test_accuracy_subset_leaves_other_classes_untouched(device):
+    scores = torch.tensor([[0.0, 3.0, 1.0, -2.0, 2.0]], device=device,
+                          requires_grad=True)
+    labels = torch.tensor([0], device=device)
     loss = uniloss_accuracy(scores, labels, num_compared=2)
     loss.backward()
     touched = scores.grad[0] != 0
@@ -257,13 +259,13 @@ def test_accuracy_subset_leaves_other_classes_untouched():
     assert scores.grad[0, 0] < 0  # raising the target lowers the loss
 
 
-def test_ap_reexpression_equals_ap():
+def test_ap_reexpression_equals_ap(device):
     for seed in range(8):
         gen = torch.Generator().manual_seed(seed)
         scores = torch.randn(30, generator=gen)
         labels = torch.rand(30, generator=gen) < 0.3
         labels[0] = True
-        metric = AveragePrecisionMetric(scores, labels)
+        metric = AveragePrecisionMetric(scores.to(device), labels.to(device))
         binary = metric.full_comparisons() > 0
         assert metric.evaluate(binary).item() == pytest.approx(
             ordinary_ap(scores, labels), rel=1e-6)
@@ -294,7 +296,7 @@ def test_ap_values_of_random_configurations_match_loops():
     assert 20 < nonzero < 200  # both consistent and cyclic ones were seen
 
 
-def test_pckh_reexpression_equals_pckh():
+def test_pckh_reexpression_equals_pckh(device):
     gen = torch.Generator().manual_seed(0)
     num_maps, size, radius = 12, 16, 2.5
     joints = torch.randint(2, size - 2, (num_maps, 2), generator=gen)
@@ -304,7 +306,7 @@ def test_pckh_reexpression_equals_pckh():
     for m, (x, y) in enumerate(joints[::2]):
         heatmaps[2 * m, y * size + x] += 1.0
     positive = disc_mask(joints, radius, size, size).reshape(num_maps, -1)
-    metric = PCKhMetric(heatmaps, positive)
+    metric = PCKhMetric(heatmaps.to(device), positive.to(device))
     expected = ordinary_pckh(heatmaps.view(-1, size, size), joints, radius)
     assert 0 < expected < 1
     binary = metric.full_comparisons() > 0
@@ -312,17 +314,18 @@ def test_pckh_reexpression_equals_pckh():
         expected)
 
 
-def test_pckh_counts_from_sorting_equal_counted_bits():
+def test_pckh_counts_from_sorting_equal_counted_bits(device):
     gen = torch.Generator().manual_seed(0)
     # few distinct values: many ties between positives and negatives
     heatmaps = torch.randint(0, 4, (5, 36), generator=gen).float()
     positive = disc_mask([(1, 1), (3, 4), (5, 5), (0, 5), (2, 2)], 1.5, 6,
                          6).reshape(5, -1)
     pixel_valid = torch.rand(5, 36, generator=gen) < 0.8
-    metric = PCKhMetric(heatmaps, positive, pixel_valid)
+    metric = PCKhMetric(heatmaps.to(device), positive.to(device),
+                        pixel_valid.to(device))
     valid = metric.full_valid()
     current = metric.full_comparisons() > 0
-    everywhere = torch.arange(valid.numel())
+    everywhere = torch.arange(valid.numel(), device=device)
     for config, bits in ((metric.ground_truth(), valid),
                          (metric.binarise(), current)):
         assert config.row_counts.tolist() == bits.sum(1).tolist()
@@ -332,11 +335,12 @@ def test_pckh_counts_from_sorting_equal_counted_bits():
     assert not (current & ~valid).any()
 
 
-def test_flip_sq_dists_equal_dense_distances():
+def test_flip_sq_dists_equal_dense_distances(device):
     gen = torch.Generator().manual_seed(0)
-    u = torch.rand(5, 7, generator=gen, dtype=torch.float64)
-    base = torch.rand(5, 7, generator=gen) < 0.5
-    index = [torch.randperm(35, generator=gen)[:k] for k in (1, 4, 9)]
+    u = torch.rand(5, 7, generator=gen, dtype=torch.float64).to(device)
+    base = (torch.rand(5, 7, generator=gen) < 0.5).to(device)
+    index = [torch.randperm(35, generator=gen)[:k].to(device)
+             for k in (1, 4, 9)]
     flips = FlipAnchors.from_lists(index, u.device)
     base_sq = (u - base.double()).square().sum()
     flat_u, flat_base = u.reshape(-1), base.reshape(-1)
@@ -370,7 +374,7 @@ def test_draw_words_gives_uniform_independent_bits(num_bits):
         assert (corr - torch.eye(num_bits)).abs().max() < 0.02
 
 
-def test_packed_full_rows_equal_loops():
+def test_packed_full_rows_equal_loops(device):
     gen = torch.Generator().manual_seed(0)
     # mostly-ones words, so that whole rows survive the prefix check
     words = torch.full((40, 150), 2**5 - 1, dtype=torch.int32)
@@ -378,7 +382,7 @@ def test_packed_full_rows_equal_loops():
     words[holes] = torch.randint(0, 31, (int(holes.sum()), ),
                                  generator=gen, dtype=torch.int32)
     valid = torch.rand(40, 150, generator=gen) < 0.9
-    got = packed_full_rows(words, valid, 5)
+    got = packed_full_rows(words.to(device), valid.to(device), 5)
     expected = [[all((int(words[r, c]) >> i) & 1 for c in range(150)
                      if valid[r, c]) for r in range(40)] for i in range(5)]
     assert got.tolist() == expected
@@ -398,7 +402,7 @@ def test_idw_coincident_anchor_returns_its_value():
                            1e-12).item() == pytest.approx(expected)
 
 
-def test_saturated_float32_matches_float64():
+def test_saturated_float32_matches_float64(device):
     """Near-binary relaxations (|c| about 12, 1 - u about 6e-6) keep their
     distances in float32: no cancellation against l-sized sums."""
     gen = torch.Generator().manual_seed(0)
@@ -408,9 +412,9 @@ def test_saturated_float32_matches_float64():
     scores[:3, 0] += 30.0  # a few images wrong, so the metric is not 1
     results = []
     for dtype in (torch.float32, torch.float64):
-        s = scores.to(dtype).requires_grad_()
+        s = scores.to(device, dtype).requires_grad_()
         torch.manual_seed(0)
-        loss = uniloss_accuracy(s, labels)
+        loss = uniloss_accuracy(s, labels.to(device))
         loss.backward()
         results.append((loss.double(), s.grad.double()))
     # the loss is 1 - g~ with g~ about 0.998: a few float32 ulps of 1
@@ -438,13 +442,14 @@ def test_loss_decreases_on_fixed_batch():
 
 
 @pytest.mark.parametrize('seed', [0, 1, 2])
-def test_ap_loss_raises_ap_of_free_scores(seed):
+def test_ap_loss_raises_ap_of_free_scores(seed, device):
     """SGD on the scores themselves (no network) ranks 8 positives among
     40 on top: AP from 0.2-0.45 to 1 (8 of 8 seeds when written)."""
     torch.manual_seed(seed)
-    scores = torch.randn(40, requires_grad=True)
+    scores = torch.randn(40).to(device).requires_grad_()
     labels = torch.zeros(40, dtype=torch.long)
     labels[torch.randperm(40)[:8]] = 1
+    labels = labels.to(device)
     before = ordinary_ap(scores.detach(), labels.bool())
     optim = torch.optim.SGD([scores], lr=10.0)
     for _ in range(60):
@@ -489,26 +494,27 @@ def test_memory_is_per_block_not_per_anchor(num_anchors, monkeypatch):
     assert probe.max_numel * 3 < num_comparisons
 
 
-def test_empty_and_degenerate_batches():
-    scores = torch.randn(6, requires_grad=True)
-    for labels in (torch.zeros(6, dtype=torch.long),
-                   torch.ones(6, dtype=torch.long)):
+def test_empty_and_degenerate_batches(device):
+    scores = torch.randn(6, device=device, requires_grad=True)
+    for labels in (torch.zeros(6, dtype=torch.long, device=device),
+                   torch.ones(6, dtype=torch.long, device=device)):
         loss = uniloss_average_precision(scores, labels)
         loss.backward()
         assert loss.item() == 0 and torch.all(scores.grad == 0)
-    heatmaps = torch.rand(1, 2, 4, 4, requires_grad=True)
-    positive = torch.zeros(1, 2, 4, 4, dtype=torch.bool)
+    heatmaps = torch.rand(1, 2, 4, 4, device=device, requires_grad=True)
+    positive = torch.zeros(1, 2, 4, 4, dtype=torch.bool, device=device)
     loss = uniloss_pckh(heatmaps, positive)
     loss.backward()
     assert loss.item() == 0 and not torch.isnan(heatmaps.grad).any()
-    assert uniloss_accuracy(torch.zeros(0, 3), torch.zeros(
-        0, dtype=torch.long)).item() == 0
+    assert uniloss_accuracy(torch.zeros(0, 3, device=device), torch.zeros(
+        0, dtype=torch.long, device=device)).item() == 0
 
 
-def test_invisible_heatmaps_are_left_out():
+def test_invisible_heatmaps_are_left_out(device):
     positive = disc_mask([(2, 2), (5, 5)], 1, 8, 8).view(1, 2, 8, 8)
-    heatmaps = torch.rand(1, 2, 8, 8, requires_grad=True)
-    valid = torch.tensor([[True, False]])
+    heatmaps = torch.rand(1, 2, 8, 8, device=device, requires_grad=True)
+    positive = positive.to(device)
+    valid = torch.tensor([[True, False]], device=device)
     uniloss_pckh(heatmaps, positive, heatmap_valid=valid).backward()
     assert heatmaps.grad[0, 0].abs().sum() > 0
     assert heatmaps.grad[0, 1].abs().sum() == 0

@@ -209,14 +209,17 @@ def test_metric_equals_cocoeval_brute_force_on_coco_mini(coco_mini, tmp_path):
 
 
 def mm_sample(img_id, boxes, scores, labels, gt=None, masks=None,
-              shape=(100, 120)):
-    """An mmdet-style data sample dict (as Evaluator passes them)."""
+              shape=(100, 120), device='cpu'):
+    """An mmdet-style data sample dict (as Evaluator passes them), with the
+    predictions on ``device`` (where the model left them)."""
     pred = dict(
-        bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-        scores=torch.tensor(scores, dtype=torch.float32),
-        labels=torch.tensor(labels, dtype=torch.int64))
+        bboxes=torch.tensor(boxes, dtype=torch.float32,
+                            device=device).reshape(-1, 4),
+        scores=torch.tensor(scores, dtype=torch.float32, device=device),
+        labels=torch.tensor(labels, dtype=torch.int64, device=device))
     if masks is not None:
-        pred['masks'] = torch.as_tensor(masks, dtype=torch.bool)
+        pred['masks'] = torch.as_tensor(masks, dtype=torch.bool,
+                                        device=device)
     sample = dict(img_id=img_id, ori_shape=shape, pred_instances=pred)
     if gt is not None:
         sample['instances'] = gt
@@ -231,7 +234,7 @@ def gt_instances(boxes, labels, ignore=None):
     ]
 
 
-def test_metric_process_and_compute_without_ann_file(tmp_path):
+def test_metric_process_and_compute_without_ann_file(tmp_path, device):
     # Image 0 is the hand-computed case of test_functional_lrp (0.775 at
     # 0.6) as xyxy boxes; image 1 has a class-1 object and a crowd region.
     samples = [
@@ -239,10 +242,11 @@ def test_metric_process_and_compute_without_ann_file(tmp_path):
                       [40, 0, 50, 5.5], [100, 100, 105, 105]],
                   [.9, .8, .7, .6, .5], [0] * 5,
                   gt=gt_instances([[0, 0, 10, 10], [20, 0, 30, 10],
-                                   [40, 0, 50, 10]], [0, 0, 0])),
+                                   [40, 0, 50, 10]], [0, 0, 0]),
+                  device=device),
         mm_sample(1, [[0, 0, 20, 20], [60, 60, 70, 70]], [.8, .9], [1, 1],
                   gt=gt_instances([[0, 0, 20, 20], [50, 50, 100, 100]],
-                                  [1, 1], ignore=[0, 1])),
+                                  [1, 1], ignore=[0, 1]), device=device),
     ]
     metric = LRPMetric(classwise=True, out_dir=str(tmp_path),
                        save_plots=True)
@@ -318,7 +322,7 @@ def test_bad_arguments():
         metric.process({}, [mm_sample(0, [[0, 0, 1, 1]], [.5], [0])])
 
 
-def test_segm_uses_mask_iou():
+def test_segm_uses_mask_iou(device):
     gt_mask = np.zeros((40, 40), dtype=bool)
     gt_mask[0:20, 0:20] = True
     good = gt_mask.copy()
@@ -334,7 +338,7 @@ def test_segm_uses_mask_iou():
     # Boxes are exact for both detections; only the masks differ.
     metric.process({}, [
         mm_sample(0, [[0, 0, 20, 20]], [.9], [0], gt=gt,
-                  masks=shifted[None], shape=(40, 40))
+                  masks=shifted[None], shape=(40, 40), device=device)
     ])
     values = metric.evaluate(size=1)
     assert values['lrp/bbox_oLRP'] == 0.0
@@ -343,7 +347,7 @@ def test_segm_uses_mask_iou():
     assert values['lrp/segm_oLRP_loc'] == pytest.approx(0.4)
     metric.process({}, [
         mm_sample(0, [[0, 0, 20, 20]], [.9], [0], gt=gt, masks=good[None],
-                  shape=(40, 40))
+                  shape=(40, 40), device=device)
     ])
     assert metric.evaluate(size=1)['lrp/segm_oLRP'] == 0.0
 
@@ -387,7 +391,7 @@ def _xywh(boxes: np.ndarray) -> np.ndarray:
     return np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], 1)
 
 
-def random_samples(num_images=6, seed=0):
+def random_samples(num_images=6, seed=0, device='cpu'):
     """mmdet-style samples with ground truth, and the same data as
     eval_lrp images (integer boxes, float32 scores: exact in tensors)."""
     rng = np.random.default_rng(seed)
@@ -405,7 +409,8 @@ def random_samples(num_images=6, seed=0):
         labels = np.concatenate([gt_labels, rng.integers(0, 3, 3)])
         samples.append(
             mm_sample(img_id, det_boxes, scores, labels,
-                      gt=gt_instances(gt_boxes.tolist(), gt_labels.tolist())))
+                      gt=gt_instances(gt_boxes.tolist(), gt_labels.tolist()),
+                      device=device))
         det_xywh, gt_xywh = _xywh(det_boxes), _xywh(gt_boxes.astype(float))
         images.append(
             dict(det_regions=det_xywh, det_scores=scores, det_labels=labels,
@@ -416,9 +421,9 @@ def random_samples(num_images=6, seed=0):
     return samples, images
 
 
-def test_functional_agrees_with_metric_on_random_data():
+def test_functional_agrees_with_metric_on_random_data(device):
     """Samples through process() give eval_lrp's values on the same data."""
-    samples, images = random_samples()
+    samples, images = random_samples(device=device)
     metric = LRPMetric()
     metric.dataset_meta = dict(classes=('a', 'b', 'c'))
     metric.process({}, samples)

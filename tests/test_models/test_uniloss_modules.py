@@ -11,11 +11,11 @@ from mmrank.models.losses import (UniLossAccuracy, UniLossBinaryAP,
                                   UniLossPCKh)
 
 
-def cls_batch(num_classes=5, batch=8, seed=0):
+def cls_batch(num_classes=5, batch=8, seed=0, device='cpu'):
     gen = torch.Generator().manual_seed(seed)
     logits = torch.randn(batch, num_classes, generator=gen) * 3
     labels = torch.randint(num_classes, (batch, ), generator=gen)
-    return logits, labels
+    return logits.to(device), labels.to(device)
 
 
 def seeded(fn, seed=5):
@@ -23,7 +23,7 @@ def seeded(fn, seed=5):
     return fn()
 
 
-def cls_head(num_classes, in_channels, loss):
+def cls_head(num_classes, in_channels, loss, device='cpu'):
     """mmpretrain's LinearClsHead with the given loss config."""
     from mmpretrain.registry import MODELS
     return MODELS.build(
@@ -31,17 +31,18 @@ def cls_head(num_classes, in_channels, loss):
             type='LinearClsHead',
             num_classes=num_classes,
             in_channels=in_channels,
-            loss=loss))
+            loss=loss)).to(device)
 
 
-def test_linear_cls_head_with_uniloss_accuracy():
+def test_linear_cls_head_with_uniloss_accuracy(device):
     from mmpretrain.structures import DataSample
     head = cls_head(
-        5, 8, dict(type='UniLossAccuracy', num_good=4, loss_weight=2.0))
+        5, 8, dict(type='UniLossAccuracy', num_good=4, loss_weight=2.0),
+        device)
     assert isinstance(head.loss_module, UniLossAccuracy)
-    feats = (torch.randn(8, 8), )
-    _, labels = cls_batch()
-    samples = [DataSample().set_gt_label(int(t)) for t in labels]
+    feats = (torch.randn(8, 8).to(device), )
+    _, labels = cls_batch(device=device)
+    samples = [DataSample().set_gt_label(int(t)).to(device) for t in labels]
     loss = seeded(lambda: head.loss(feats, samples)['loss'])
     cfg = AnchorConfig(num_good=4)
     expected = seeded(
@@ -66,9 +67,9 @@ def test_uniloss_accuracy_rejects_soft_labels_and_weights():
         module(logits, labels, weight=torch.ones(8))
 
 
-def test_uniloss_binary_ap_score_layouts():
-    logits, _ = cls_batch(num_classes=2, batch=10)
-    labels = torch.tensor([1, 0, 0, 1, 0, 0, 0, 1, 0, 0])
+def test_uniloss_binary_ap_score_layouts(device):
+    logits, _ = cls_batch(num_classes=2, batch=10, device=device)
+    labels = torch.tensor([1, 0, 0, 1, 0, 0, 0, 1, 0, 0], device=device)
     module = UniLossBinaryAP(num_random=5)
     cfg = AnchorConfig(num_random=5)
     two = seeded(lambda: module(logits, labels))
@@ -82,7 +83,7 @@ def test_uniloss_binary_ap_score_layouts():
         seeded(lambda: uniloss_average_precision(logits[:, 1], labels,
                                                  cfg)))
     with pytest.raises(ValueError, match='cls_score'):
-        module(torch.randn(10, 3), labels)
+        module(torch.randn(10, 3, device=device), labels)
     squashed = UniLossBinaryAP(num_random=5, squash_scores=True)
     torch.testing.assert_close(
         seeded(lambda: squashed(logits, labels)),
@@ -90,11 +91,11 @@ def test_uniloss_binary_ap_score_layouts():
             (logits[:, 1] - logits[:, 0]).sigmoid(), labels, cfg)))
 
 
-def test_uniloss_binary_ap_without_positives_in_head():
+def test_uniloss_binary_ap_without_positives_in_head(device):
     from mmpretrain.structures import DataSample
-    head = cls_head(2, 4, dict(type='UniLossBinaryAP'))
-    samples = [DataSample().set_gt_label(0) for _ in range(6)]
-    loss = head.loss((torch.randn(6, 4), ), samples)['loss']
+    head = cls_head(2, 4, dict(type='UniLossBinaryAP'), device)
+    samples = [DataSample().set_gt_label(0).to(device) for _ in range(6)]
+    loss = head.loss((torch.randn(6, 4).to(device), ), samples)['loss']
     loss.backward()
     assert loss.item() == 0
     assert torch.all(head.fc.weight.grad == 0)
@@ -128,11 +129,12 @@ def test_positives_read_off_codec_targets_are_the_disc(sigma, radius):
                         math.exp(-radius**2 / (2 * sigma**2)) * (1 - 1e-4))
 
 
-def test_uniloss_pckh_module_matches_core_and_weights():
+def test_uniloss_pckh_module_matches_core_and_weights(device):
     keypoints = torch.tensor([[5., 7.], [12., 10.]]).numpy()
     target = codec_targets(keypoints, 2.0)[None].repeat(2, 1, 1, 1)
-    output = torch.rand(2, 2, 20, 24, requires_grad=True)
-    weights = torch.tensor([[1., 0.], [1., 1.]])
+    target = target.to(device)
+    output = torch.rand(2, 2, 20, 24).to(device).requires_grad_()
+    weights = torch.tensor([[1., 0.], [1., 1.]], device=device)
     module = UniLossPCKh(sigma=2.0, radius=3.0, num_random=3)
     loss = seeded(lambda: module(output, target, weights))
     positive = target >= module.threshold
@@ -149,7 +151,7 @@ def test_uniloss_pckh_module_matches_core_and_weights():
         UniLossPCKh(radius=0)
 
 
-def test_heatmap_head_with_uniloss_pckh():
+def test_heatmap_head_with_uniloss_pckh(device):
     from mmpose.registry import MODELS
     from mmpose.testing import get_packed_inputs
     head = MODELS.build(
@@ -158,12 +160,15 @@ def test_heatmap_head_with_uniloss_pckh():
             in_channels=8,
             out_channels=17,
             deconv_out_channels=None,
-            loss=dict(type='UniLossPCKh', sigma=2.0, radius=2.0)))
+            loss=dict(type='UniLossPCKh', sigma=2.0,
+                      radius=2.0))).to(device)
     assert isinstance(head.loss_module, UniLossPCKh)
-    samples = get_packed_inputs(
-        batch_size=2, with_heatmap=True,
-        heatmap_size=(16, 16))['data_samples']
-    feats = (torch.randn(2, 8, 16, 16), )
+    samples = [
+        s.to(device) for s in get_packed_inputs(
+            batch_size=2, with_heatmap=True,
+            heatmap_size=(16, 16))['data_samples']
+    ]
+    feats = (torch.randn(2, 8, 16, 16).to(device), )
     losses = head.loss(feats, samples)
     assert 0 <= losses['loss_kpt'].item() <= 1
     losses['loss_kpt'].backward()

@@ -5,7 +5,9 @@ Loss, AP Loss and Rank & Sort Loss (sorted positives + prefix sums,
 O((P + N) log P), plus O(P log^2 P) quality-ordered sums for RS Loss),
 per-positive loops that follow the authors' aLRP and RankSort algorithms
 (for every positive, ``H`` against all positives and relevant negatives:
-O(P N)), an eager-PyTorch sigmoid focal loss and BCE::
+O(P N)), an eager-PyTorch sigmoid focal loss and BCE; on CUDA also mmcv's
+fused sigmoid focal loss (what mmdet's FocalLoss runs there) and, once the
+core takes ``impl='triton'``, the fused Triton path of the ranking losses::
 
     python tools/analysis_tools/benchmark_losses.py \
         [--device cpu|cuda] [--repeats 5] [--cases cpu_2m_p500 ...] \
@@ -13,7 +15,8 @@ O(P N)), an eager-PyTorch sigmoid focal loss and BCE::
 
 Cases: ``retina512_p1000`` / ``retina512_p4000`` are RetinaNet at 512 x 512
 with batch 8 (8 x 49,104 anchors x 80 classes = 31.4 M logits) with 1,000
-and 4,000 positives; the ``cpu_*`` cases are smaller. Negative logits are
+and 4,000 positives, ``flat38m_p2000`` 38.4 M logits with 2,000; the
+``cpu_*`` cases are smaller. Negative logits are
 drawn from N(-4, 1.5), positive ones from N(-2, 1.5) and 5 % of the anchors
 are ignored, so nearly every negative is within reach of a positive (the
 worst case, as early in training). Times are medians over ``--repeats``
@@ -28,6 +31,7 @@ The loop is timed over a subset of the positives and extrapolated (marked
 """
 import argparse
 import ctypes
+import inspect
 import statistics
 import threading
 import time
@@ -44,13 +48,14 @@ RETINA_512_BATCH_8 = 8 * 49104 * 80
 CASES: Dict[str, Tuple[int, int]] = {
     'retina512_p1000': (RETINA_512_BATCH_8, 1000),
     'retina512_p4000': (RETINA_512_BATCH_8, 4000),
+    'flat38m_p2000': (38_400_000, 2000),
     'cpu_2m_p500': (2_000_000, 500),
     'cpu_2m_p2000': (2_000_000, 2000),
     'cpu_200k_p100': (200_000, 100),
 }
 DEFAULT_CASES = {
     'cpu': ['cpu_200k_p100', 'cpu_2m_p500', 'cpu_2m_p2000'],
-    'cuda': ['retina512_p1000', 'retina512_p4000', 'cpu_2m_p500'],
+    'cuda': ['retina512_p1000', 'retina512_p4000', 'flat38m_p2000'],
 }
 
 
@@ -201,13 +206,24 @@ def rank_sort_loop(logits: Tensor, targets: Tensor, delta: float = 0.5,
                                grad)
 
 
-def alrp_total(batch: Batch, logits: Tensor) -> Tensor:
-    loss_cls, loss_loc = alrp_loss(logits, batch.targets, batch.loc_errors)
+def mmcv_focal_loss(logits: Tensor, targets: Tensor) -> Tensor:
+    """mmcv's fused sigmoid focal loss (CUDA), as mmdet's FocalLoss calls it:
+    one class column (label 1 is background), ignored entries masked."""
+    from mmcv.ops import sigmoid_focal_loss
+    loss = sigmoid_focal_loss(logits[:, None], (targets != 1).long(), 2.0,
+                              0.25, None, 'none')
+    weight = (targets != -1).to(logits.dtype)
+    return (loss[:, 0] * weight).sum() / (targets == 1).sum().clamp(min=1)
+
+
+def alrp_total(batch: Batch, logits: Tensor, **kwargs) -> Tensor:
+    loss_cls, loss_loc = alrp_loss(logits, batch.targets, batch.loc_errors,
+                                   **kwargs)
     return loss_cls + loss_loc
 
 
-def rank_sort_total(batch: Batch, logits: Tensor) -> Tensor:
-    loss_rank, loss_sort = rank_sort_loss(logits, batch.qualities)
+def rank_sort_total(batch: Batch, logits: Tensor, **kwargs) -> Tensor:
+    loss_rank, loss_sort = rank_sort_loss(logits, batch.qualities, **kwargs)
     return loss_rank + loss_sort
 
 
@@ -232,6 +248,31 @@ LOOPS: Dict[str, Callable[[Batch, Tensor, int], Tensor]] = {
     'RS per-positive loop': lambda batch, logits, visit: rank_sort_loop(
         logits, batch.qualities, max_positives=visit),
 }
+
+
+def gpu_methods(device: str) -> Tuple[Dict[str, Callable], List[str]]:
+    """The rows that run on CUDA only, and a line for each one left out."""
+    if device != 'cuda':
+        return {}, ['skipped on CPU: focal (mmcv fused) and the Triton path '
+                    '(CUDA only)']
+    methods, notes = {}, []
+    try:
+        import mmcv.ops  # noqa: F401
+        methods['focal (mmcv fused)'] = lambda batch, logits: \
+            mmcv_focal_loss(logits, batch.targets)
+    except ImportError as error:
+        notes.append(f'skipped focal (mmcv fused): {error}')
+    if 'impl' in inspect.signature(alrp_loss).parameters:
+        methods['aLRP Loss (triton)'] = lambda batch, logits: alrp_total(
+            batch, logits, impl='triton')
+        methods['AP Loss (triton)'] = lambda batch, logits: ap_loss(
+            logits, batch.targets, impl='triton')
+        methods['Rank & Sort Loss (triton)'] = lambda batch, logits: \
+            rank_sort_total(batch, logits, impl='triton')
+    else:
+        notes.append('skipped the Triton path: the core losses take no '
+                     'impl argument in this checkout')
+    return methods, notes
 
 
 class PeakMemory:
@@ -406,6 +447,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         f'CPU, {torch.get_num_threads()} threads')
     print(f'torch {torch.__version__}, {device_name}, median of '
           f'{args.repeats} forward+backward runs; ratios vs eager focal loss')
+    methods, notes = gpu_methods(args.device)
+    METHODS.update(methods)
+    print('\n'.join(notes))
     print('| case | method | time (ms) | time vs focal | peak extra memory '
           '(MiB) | memory vs focal |')
     print('|---|---|---|---|---|---|')
