@@ -54,6 +54,8 @@ from typing import Union
 import torch
 from torch import Tensor
 
+from .ranking.engine import step_tables
+
 #: Entries per program.
 _BLOCK = 1024
 #: Values of ``impl`` accepted by :func:`logit_pass_impl`.
@@ -207,17 +209,6 @@ def false_positive_counts(scores: Tensor, logits: Tensor, targets: Tensor,
     return counts.add_(0.5 * inside).clamp_(min=0)
 
 
-def _step_tables(points: Tensor, weights: Tensor, delta: float) -> Tensor:
-    """Rows ``A``, ``B``, ``C`` (P + 1 each) with ``sum_k w_k H(q -
-    points_k) = A[lo] + B[hi] + q (C[hi] - C[lo])``, as in
-    :func:`mmrank.core.ranking.engine.step_sums`."""
-    cum_w = torch.cat([weights.new_zeros(1), weights.cumsum(0)])
-    cum_ws = torch.cat([weights.new_zeros(1),
-                        (weights * points).cumsum(0)]) / (2 * delta)
-    return torch.stack(
-        [0.5 * cum_w + cum_ws, 0.5 * cum_w - cum_ws, cum_w / (2 * delta)])
-
-
 def negative_gradient(scores: Tensor, share: Tensor, logits: Tensor,
                       targets: Tensor, centre: Tensor, bound: Tensor,
                       delta: float, out: Tensor) -> None:
@@ -254,4 +245,4 @@ def negative_gradient(scores: Tensor, share: Tensor, logits: Tensor,
                          f'device of logits, got {out.dtype} of shape '
                          f'{tuple(out.shape)} on {out.device}')
     _launch(scores, logits, targets, centre, bound, delta,
-            _step_tables(scores, share, delta), out, True)
+            step_tables(scores, share, delta), out, True)

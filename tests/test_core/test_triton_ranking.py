@@ -242,3 +242,45 @@ def test_bad_arguments(monkeypatch):
     monkeypatch.delenv('TRITON_INTERPRET', raising=False)
     with pytest.raises(ValueError, match='TRITON_INTERPRET'):
         fp(scores, logits, targets, centre, bound, DELTA)
+
+
+@pytest.mark.parametrize('loss', ['alrp', 'ap', 'rank_sort'])
+@pytest.mark.parametrize('seed', [0, 1])
+def test_losses_through_impl_triton_equal_torch(kernel_device, loss, seed):
+    """The public losses with impl='triton' (interpreted on CPU): values
+    and logit gradients equal to the torch path."""
+    from mmrank.core.ranking import alrp_loss, ap_loss, rank_sort_loss
+    gen = torch.Generator().manual_seed(seed)
+    num = 3000
+    logits = (torch.randn(num, generator=gen) * 2).to(kernel_device)
+    targets = (torch.rand(num, generator=gen) < 0.02).float()
+    targets[torch.rand(num, generator=gen) < 0.05] = -1
+    num_pos = int((targets == 1).sum())
+    loc_errors = torch.rand(num_pos, generator=gen).to(kernel_device)
+    if loss == 'rank_sort':
+        targets[targets == 1] = torch.rand(num_pos, generator=gen) * 0.9 + 0.1
+    targets = targets.to(kernel_device)
+    fns = dict(
+        alrp=lambda x, impl: alrp_loss(x, targets, loc_errors, impl=impl),
+        ap=lambda x, impl: (ap_loss(x, targets, impl=impl), ),
+        rank_sort=lambda x, impl: rank_sort_loss(x, targets, impl=impl))
+    results = []
+    for impl in ('torch', 'triton'):
+        x = logits.clone().requires_grad_()
+        values = fns[loss](x, impl)
+        sum(values).backward()
+        results.append((torch.stack(values), x.grad))
+    torch.testing.assert_close(results[1][0], results[0][0], rtol=1e-5,
+                               atol=1e-7)
+    torch.testing.assert_close(results[1][1], results[0][1], rtol=1e-5,
+                               atol=1e-9)
+    assert results[0][1].abs().sum() > 0
+
+
+def test_loss_modules_take_impl():
+    from mmdet.registry import MODELS
+    import mmrank  # noqa: F401
+    assert MODELS.build(dict(type='RankSortLoss', impl='triton')).impl == \
+        'triton'
+    with pytest.raises(ValueError, match='impl'):
+        MODELS.build(dict(type='aLRPLoss', impl='cuda'))

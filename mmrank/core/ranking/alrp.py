@@ -57,7 +57,8 @@ def _alrp_kernel(ranking: Ranking, inputs: Tuple[Tensor, ...],
 def alrp_loss(logits: Tensor,
               targets: Tensor,
               loc_errors: Tensor,
-              delta: float = 1.0) -> Tuple[Tensor, Tensor]:
+              delta: float = 1.0,
+              impl: str = 'auto') -> Tuple[Tensor, Tensor]:
     """aLRP Loss of one batch, classification and localisation components.
 
     ``L_cls = 1 - mean_i rank+(i) / rank(i)`` (eq. 9). Its gradient w.r.t.
@@ -91,6 +92,8 @@ def alrp_loss(logits: Tensor,
             positive in the order of ``logits[targets == 1]`` (e.g.
             ``1 - GIoU``), usually in [0, 1].
         delta: Half width of the linear part of the smoothed step ``H``.
+        impl: ``'auto'``, ``'torch'`` or ``'triton'`` (fused passes over
+            the negatives on CUDA; ``'auto'`` is the torch path for now).
 
     Returns:
         tuple[Tensor, Tensor]: Scalars ``loss_cls`` (dtype of ``logits``)
@@ -110,4 +113,5 @@ def alrp_loss(logits: Tensor,
         targets,
         delta,
         outputs_like=(logits, loc_errors),
-        inputs=[('loc_errors', loc_errors)])
+        inputs=[('loc_errors', loc_errors)],
+        impl=impl)

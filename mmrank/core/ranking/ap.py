@@ -30,7 +30,10 @@ def _ap_kernel(ranking: Ranking, inputs: Tuple[Tensor, ...],
     ]
 
 
-def ap_loss(logits: Tensor, targets: Tensor, delta: float = 1.0) -> Tensor:
+def ap_loss(logits: Tensor,
+            targets: Tensor,
+            delta: float = 1.0,
+            impl: str = 'auto') -> Tensor:
     """AP Loss (Chen et al. 2019) with the smoothed step of aLRP Loss.
 
     The value is ``1 - mean_i interpolated precision(i)``, where
@@ -46,6 +49,7 @@ def ap_loss(logits: Tensor, targets: Tensor, delta: float = 1.0) -> Tensor:
         logits: 1-D float tensor of all scores of the batch.
         targets: Same shape; 1 positive, 0 negative, -1 ignored.
         delta: Half width of the linear part of the smoothed step ``H``.
+        impl: As :func:`~.alrp.alrp_loss`.
 
     Returns:
         Tensor: Scalar loss in the dtype of ``logits``; 0 with zero
@@ -55,7 +59,8 @@ def ap_loss(logits: Tensor, targets: Tensor, delta: float = 1.0) -> Tensor:
         TypeError, ValueError: As :func:`~.alrp.alrp_loss`.
     """
     loss, = apply_ranking_loss(
-        _ap_kernel, logits, targets, delta, outputs_like=(logits, ))
+        _ap_kernel, logits, targets, delta, outputs_like=(logits, ),
+        impl=impl)
     return loss
 
 

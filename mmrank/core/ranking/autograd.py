@@ -13,6 +13,7 @@ from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
+from ..triton_ranking import logit_pass_impl
 from .engine import Ranking, check_inputs, negative_gradient, rank_positives
 
 
@@ -61,11 +62,11 @@ class _RankingFunction(torch.autograd.Function):
     """Runs a :data:`LossKernel`; backward from its compact gradients."""
 
     @staticmethod
-    def forward(ctx, kernel: LossKernel, delta: float, with_grad: bool,
-                out_dtypes: Tuple[torch.dtype, ...], pos_index: Tensor,
-                targets: Tensor, logits: Tensor,
+    def forward(ctx, kernel: LossKernel, delta: float, impl: str,
+                with_grad: bool, out_dtypes: Tuple[torch.dtype, ...],
+                pos_index: Tensor, targets: Tensor, logits: Tensor,
                 *inputs: Tensor) -> Tuple[Tensor, ...]:
-        ranking = rank_positives(logits, targets, pos_index, delta)
+        ranking = rank_positives(logits, targets, pos_index, delta, impl)
         terms = kernel(ranking, tuple(ranking.sorted_values(x)
                                       for x in inputs), with_grad)
         if with_grad:
@@ -86,15 +87,15 @@ class _RankingFunction(torch.autograd.Function):
         numel, dtype = ctx.logits_meta
         pos_grad = _weighted([t.pos_grad for t in terms], grad_outputs)
         shares = _weighted([t.neg_share for t in terms], grad_outputs)
-        grad_logits = torch.zeros(numel, dtype=dtype,
+        grad_logits = torch.zeros(numel, dtype=storage_dtype(dtype),
                                   device=ranking.scores.device)
+        if shares is not None:
+            negative_gradient(ranking, shares, grad_logits)
         if pos_grad is not None:
             grad_logits.index_copy_(0, ranking.pos_index,
-                                    ranking.unsort(pos_grad).to(dtype))
-        if shares is not None:
-            grad_logits.index_copy_(
-                0, ranking.neg_index,
-                negative_gradient(ranking, shares).to(dtype))
+                                    ranking.unsort(pos_grad).to(
+                                        grad_logits.dtype))
+        grad_logits = grad_logits.to(dtype)
         grad_inputs = []
         for k, input_dtype in enumerate(ctx.input_dtypes):
             grad = _weighted([
@@ -103,7 +104,7 @@ class _RankingFunction(torch.autograd.Function):
             ], [g.double() for g in grad_outputs])
             grad_inputs.append(None if grad is None else ranking.unsort(
                 grad).to(input_dtype))
-        return (None, None, None, None, None, None, grad_logits,
+        return (None, None, None, None, None, None, None, grad_logits,
                 *grad_inputs)
 
 
@@ -122,7 +123,8 @@ def apply_ranking_loss(kernel: LossKernel,
                        delta: float,
                        outputs_like: Sequence[Tensor],
                        inputs: Sequence[Tuple[str, Tensor]] = (),
-                       continuous: bool = False) -> Tuple[Tensor, ...]:
+                       continuous: bool = False,
+                       impl: str = 'auto') -> Tuple[Tensor, ...]:
     """Check the inputs and run ``kernel`` through autograd.
 
     Args:
@@ -133,17 +135,22 @@ def apply_ranking_loss(kernel: LossKernel,
             then 0 with zero gradients).
         inputs: ``(name, tensor)`` of the per-positive inputs.
         continuous: Whether positive targets are qualities in (0, 1].
+        impl: ``'auto'``, ``'torch'`` or ``'triton'``: how the passes over
+            the negatives run (:func:`mmrank.core.triton_ranking.
+            logit_pass_impl`; ``'auto'`` is the torch path until a GPU
+            benchmark shows the kernels faster).
 
     Returns:
         tuple[Tensor, ...]: The outputs of the kernel.
     """
     pos_index = check_inputs(logits, targets, delta, tuple(inputs),
                              continuous)
+    impl = logit_pass_impl(impl, logits.device)
     if pos_index.numel() == 0:
         return tuple(zero_loss(t) for t in outputs_like)
     tensors = [x for _, x in inputs]
     with_grad = torch.is_grad_enabled() and any(
         t.requires_grad for t in (logits, *tensors))
-    return _RankingFunction.apply(kernel, float(delta), with_grad,
+    return _RankingFunction.apply(kernel, float(delta), impl, with_grad,
                                   tuple(t.dtype for t in outputs_like),
                                   pos_index, targets, logits, *tensors)

@@ -55,6 +55,14 @@ class Ranking(NamedTuple):
         pos_lo, pos_hi: The same windows of the sorted positives among
             themselves (``H(x_ik)``), shape (P,).
         delta: Half width of the linear part of ``H``.
+        impl: ``'torch'``, or ``'triton'``: the passes over the negatives
+            are fused kernels (:mod:`mmrank.core.triton_ranking`) that read
+            ``logits`` and ``targets`` directly, and ``neg_index``,
+            ``neg_scores``, ``lo``, ``hi`` are empty.
+        logits, targets: The inputs (read by the Triton passes).
+        centre: The float64 value subtracted from the logits (0-d).
+        bound: Negatives with ``logit <= bound`` reach no positive (0-d, in
+            the dtype of ``logits``).
     """
     pos_index: Tensor
     order: Tensor
@@ -69,6 +77,11 @@ class Ranking(NamedTuple):
     pos_lo: Tensor
     pos_hi: Tensor
     delta: float
+    impl: str
+    logits: Tensor
+    targets: Tensor
+    centre: Tensor
+    bound: Tensor
 
     @property
     def num_pos(self) -> int:
@@ -240,14 +253,25 @@ def windows(points: Tensor, queries: Tensor,
     return lo, hi
 
 
-def step_sums(points: Tensor, weights: Tensor, queries: Tensor, lo: Tensor,
-              hi: Tensor, delta: float) -> Tensor:
-    """``sum_k w_k H(q - points_k)`` for every query ``q``.
+def step_tables(points: Tensor, weights: Tensor, delta: float) -> Tensor:
+    """Rows ``A``, ``B``, ``C`` (P + 1 each) with ``sum_k w_k H(q -
+    points_k) = A[lo] + B[hi] + q (C[hi] - C[lo])`` (:func:`step_sums`).
 
     With ``cw``, ``cws`` the prefix sums of ``w`` and ``w * points``, the
     points below the window add ``cw[lo]`` and those in it
     ``(q / (2 delta) + 1/2) (cw[hi] - cw[lo]) - (cws[hi] - cws[lo]) /
-    (2 delta)``, regrouped as ``A[lo] + B[hi] + q (C[hi] - C[lo])``.
+    (2 delta)``.
+    """
+    cum_w = exclusive_cumsum(weights)
+    cum_ws = exclusive_cumsum(weights * points) / (2 * delta)
+    return torch.stack(
+        [0.5 * cum_w + cum_ws, 0.5 * cum_w - cum_ws, cum_w / (2 * delta)])
+
+
+def step_sums(points: Tensor, weights: Tensor, queries: Tensor, lo: Tensor,
+              hi: Tensor, delta: float) -> Tensor:
+    """``sum_k w_k H(q - points_k)`` for every query ``q``, from
+    :func:`step_tables`.
 
     Args:
         points: Sorted points (float64), shape (P,).
@@ -259,11 +283,8 @@ def step_sums(points: Tensor, weights: Tensor, queries: Tensor, lo: Tensor,
     Returns:
         Tensor: One float64 sum per query.
     """
-    cum_w = exclusive_cumsum(weights)
-    cum_ws = exclusive_cumsum(weights * points) / (2 * delta)
-    slope = cum_w / (2 * delta)
-    sums = (0.5 * cum_w + cum_ws).index_select(0, lo)
-    sums += (0.5 * cum_w - cum_ws).index_select(0, hi)
+    below, above, slope = step_tables(points, weights, delta)
+    sums = below.index_select(0, lo) + above.index_select(0, hi)
     return sums.addcmul_(
         queries, slope.index_select(0, hi) - slope.index_select(0, lo))
 
@@ -293,8 +314,11 @@ def false_positive_counts(scores: Tensor, neg_scores: Tensor, lo: Tensor,
     return counts.add_(0.5 * inside).clamp_(min=0)
 
 
-def rank_positives(logits: Tensor, targets: Tensor, pos_index: Tensor,
-                   delta: float) -> Ranking:
+def rank_positives(logits: Tensor,
+                   targets: Tensor,
+                   pos_index: Tensor,
+                   delta: float,
+                   impl: str = 'torch') -> Ranking:
     """Sort the positives; compute their step sums, ``N_FP`` and windows.
 
     Args:
@@ -302,6 +326,7 @@ def rank_positives(logits: Tensor, targets: Tensor, pos_index: Tensor,
         targets: Same shape; positives ``> 0``, negatives ``== 0``.
         pos_index: ``nonzero(targets > 0)`` (from :func:`check_inputs`).
         delta: Half width of the linear part of ``H``.
+        impl: ``'torch'`` or ``'triton'`` (see :class:`Ranking`).
     """
     sorted_logits, order = torch.sort(
         logits.index_select(0, pos_index).to(torch.float64))
@@ -311,21 +336,27 @@ def rank_positives(logits: Tensor, targets: Tensor, pos_index: Tensor,
     # margin makes the test in the input dtype inclusive despite rounding;
     # the few extra negatives it admits contribute exactly nothing.
     bound = sorted_logits[0] - delta
-    bound = bound - (bound.abs() + 1) / 64
-    relevant = logits > bound.to(logits.dtype)
-    relevant &= targets == 0
-    neg_index = torch.nonzero(relevant).squeeze(1)
-    neg_scores = logits.index_select(0, neg_index).to(
-        torch.float64).sub_(centre)
-    lo, hi = windows(scores, neg_scores, delta)
+    bound = (bound - (bound.abs() + 1) / 64).to(logits.dtype)
+    if impl == 'triton':
+        from ..triton_ranking import false_positive_counts as fused_counts
+        num_fp = fused_counts(scores, logits, targets, centre, bound, delta)
+        neg_scores = scores.new_zeros(0)
+        neg_index = lo = hi = pos_index.new_zeros(0, dtype=torch.int32)
+    else:
+        relevant = (logits > bound) & (targets == 0)
+        neg_index = torch.nonzero(relevant).squeeze(1)
+        neg_scores = logits.index_select(0, neg_index).to(
+            torch.float64).sub_(centre)
+        lo, hi = windows(scores, neg_scores, delta)
+        num_fp = false_positive_counts(scores, neg_scores, lo, hi, delta)
     pos_lo, pos_hi = search_windows(scores, scores, delta)
     # sum_k H(s_k - s_i) = sum_k (1 - H(s_i - s_k)).
     above = scores.numel() - step_sums(scores, torch.ones_like(scores),
                                        scores, pos_lo, pos_hi, delta)
-    num_fp = false_positive_counts(scores, neg_scores, lo, hi, delta)
     pos_targets = targets.index_select(0, pos_index)[order].to(torch.float64)
     return Ranking(pos_index, order, scores, pos_targets, above, num_fp,
-                   neg_index, neg_scores, lo, hi, pos_lo, pos_hi, delta)
+                   neg_index, neg_scores, lo, hi, pos_lo, pos_hi, delta,
+                   impl, logits, targets, centre, bound)
 
 
 def share(update: Tensor, mass: Tensor, active: Tensor) -> Tensor:
@@ -334,17 +365,25 @@ def share(update: Tensor, mass: Tensor, active: Tensor) -> Tensor:
     return torch.where(active, update / safe, torch.zeros_like(update))
 
 
-def negative_gradient(ranking: Ranking, shares: Tensor) -> Tensor:
-    """Gradient of the relevant negatives: ``sum_i c_i H(x_ij)``.
+def negative_gradient(ranking: Ranking, shares: Tensor,
+                      out: Tensor) -> None:
+    """Write the negatives' gradient ``sum_i c_i H(x_ij)`` into ``out``.
 
     Args:
         ranking: Statistics from :func:`rank_positives`.
         shares: ``c_i`` of the sorted positives: the weight with which
             positive ``i`` passes its update to negative ``j`` in proportion
             to ``H(x_ij)`` (aLRP eqs. 12-14), float64.
-
-    Returns:
-        Tensor: float64, one value per entry of ``ranking.neg_index``.
+        out: Float32/float64 tensor of the shape of the logits; the
+            relevant negatives' entries are written, the others kept.
     """
-    return step_sums(ranking.scores, shares, ranking.neg_scores, ranking.lo,
-                     ranking.hi, ranking.delta)
+    if ranking.impl == 'triton':
+        from ..triton_ranking import negative_gradient as fused_gradient
+        fused_gradient(ranking.scores, shares, ranking.logits,
+                       ranking.targets, ranking.centre, ranking.bound,
+                       ranking.delta, out)
+        return
+    out.index_copy_(
+        0, ranking.neg_index,
+        step_sums(ranking.scores, shares, ranking.neg_scores, ranking.lo,
+                  ranking.hi, ranking.delta).to(out.dtype))

@@ -85,7 +85,8 @@ def _rank_sort_kernel(ranking: Ranking, inputs: Tuple[Tensor, ...],
 
 def rank_sort_loss(logits: Tensor,
                    targets: Tensor,
-                   delta: float = 0.5) -> Tuple[Tensor, Tensor]:
+                   delta: float = 0.5,
+                   impl: str = 'auto') -> Tuple[Tensor, Tensor]:
     """Rank & Sort Loss of one batch: ranking and sorting components.
 
     ``L_rank = mean_i l_R(i)`` and ``L_sort = mean_i l_S(i)`` (module
@@ -109,6 +110,7 @@ def rank_sort_loss(logits: Tensor,
         targets: Same shape: the quality in (0, 1] of a positive (e.g. the
             detached IoU of its prediction), 0 negative, -1 ignored.
         delta: Half width of the linear part of ``H`` (0.5 in the paper).
+        impl: As :func:`~.alrp.alrp_loss`.
 
     Returns:
         tuple[Tensor, Tensor]: Scalars ``loss_rank`` and ``loss_sort`` in the
@@ -126,4 +128,5 @@ def rank_sort_loss(logits: Tensor,
         targets,
         delta,
         outputs_like=(logits, logits),
-        continuous=True)
+        continuous=True,
+        impl=impl)

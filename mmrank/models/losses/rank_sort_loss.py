@@ -52,6 +52,7 @@ class RankSortLoss(RankingLoss):
         delta: Width of the smoothed step function H (0.5 in the paper).
         loss_weight: Weight of every component (0.2 for the RPN).
         use_sigmoid: Must be True.
+        impl: As :class:`RankingLoss`.
     """
 
     positive_input = PositiveInput.QUALITY
@@ -60,8 +61,9 @@ class RankSortLoss(RankingLoss):
     def __init__(self,
                  delta: float = 0.5,
                  loss_weight: float = 1.0,
-                 use_sigmoid: bool = True) -> None:
-        super().__init__(delta, loss_weight, use_sigmoid)
+                 use_sigmoid: bool = True,
+                 impl: str = 'auto') -> None:
+        super().__init__(delta, loss_weight, use_sigmoid, impl)
 
     def compute(self, logits: Tensor, targets: Tensor,
                 positives: Optional[PositiveBoxes]) -> RankingLossOutput:
@@ -70,7 +72,7 @@ class RankSortLoss(RankingLoss):
         quality_targets[targets == 1] = aligned_overlaps(
             positives.pred.detach(), positives.target, 'iou').float()
         loss_rank, loss_sort = rank_sort_loss(
-            logits, quality_targets, delta=self.delta)
+            logits, quality_targets, delta=self.delta, impl=self.impl)
         giou = aligned_overlaps(positives.pred, positives.target, 'giou')
         loss_box = score_weighted_mean(1 - giou, positives)
         box_weight = value_balance(loss_rank + loss_sort, loss_box)

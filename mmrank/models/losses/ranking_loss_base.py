@@ -15,6 +15,8 @@ from typing import Dict, NamedTuple, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
+from mmrank.core.triton_ranking import IMPLS
+
 
 class PositiveInput(str, Enum):
     """What a ranking loss needs for each positive, besides its logit."""
@@ -75,6 +77,9 @@ class RankingLoss(nn.Module):
         delta: Width of the smoothed step function H (paper's δ).
         loss_weight: Weight of every returned component.
         use_sigmoid: Must be True: ranking losses rank per-class logits.
+        impl: How the passes over the negatives run: ``'auto'`` (the torch
+            path until a GPU benchmark shows the fused kernels faster),
+            ``'torch'``, or ``'triton'`` (fused kernels, CUDA).
     """
 
     custom_cls_channels = True
@@ -91,8 +96,12 @@ class RankingLoss(nn.Module):
     def __init__(self,
                  delta: float = 1.0,
                  loss_weight: float = 1.0,
-                 use_sigmoid: bool = True) -> None:
+                 use_sigmoid: bool = True,
+                 impl: str = 'auto') -> None:
         super().__init__()
+        if impl not in IMPLS:
+            raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
+        self.impl = impl
         if not delta > 0:
             raise ValueError(f'delta must be positive, got {delta}')
         if not use_sigmoid:

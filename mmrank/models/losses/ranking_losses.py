@@ -55,6 +55,7 @@ class aLRPLoss(RankingLoss):  # noqa: N801
             ``(1 - overlap) / (range * (1 - tau))`` with range 2 for GIoU and
             1 for IoU (Sec. 4.1), i.e. 1 - GIoU for tau = 0.5.
         loc_weight: Initial w_r (50 in the paper).
+        impl: As :class:`RankingLoss`.
     """
 
     positive_input = PositiveInput.LOC_ERROR
@@ -68,8 +69,9 @@ class aLRPLoss(RankingLoss):  # noqa: N801
                  use_sigmoid: bool = True,
                  loc_error: str = 'giou',
                  tau: float = 0.5,
-                 loc_weight: float = 50.0) -> None:
-        super().__init__(delta, loss_weight, use_sigmoid)
+                 loc_weight: float = 50.0,
+                 impl: str = 'auto') -> None:
+        super().__init__(delta, loss_weight, use_sigmoid, impl)
         if loc_error not in LOC_ERROR_RANGES:
             raise ValueError(f'loc_error must be one of '
                              f'{sorted(LOC_ERROR_RANGES)}, got {loc_error!r}')
@@ -101,7 +103,7 @@ class aLRPLoss(RankingLoss):  # noqa: N801
         """Weighted L_cls and w_r · L_loc, balance terms (L_cls, L_loc)."""
         loc_errors = self.localisation_errors(positives.pred, positives.target)
         loss_cls, loss_loc = alrp_loss(
-            logits, targets, loc_errors, delta=self.delta)
+            logits, targets, loc_errors, delta=self.delta, impl=self.impl)
         return RankingLossOutput(
             dict(
                 loss_cls=self.loss_weight * loss_cls,
@@ -136,10 +138,11 @@ class APLoss(RankingLoss):
         delta: Width of the smoothed step function H.
         loss_weight: Weight of the loss.
         use_sigmoid: Must be True.
+        impl: As :class:`RankingLoss`.
     """
 
     def compute(self, logits: Tensor, targets: Tensor,
                 positives: Optional[PositiveBoxes]) -> RankingLossOutput:
         return RankingLossOutput(
             dict(loss_cls=self.loss_weight *
-                 ap_loss(logits, targets, delta=self.delta)))
+                 ap_loss(logits, targets, delta=self.delta, impl=self.impl)))
