@@ -23,6 +23,7 @@ import numpy as np
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from mmrank.utils.run_logs import (Curve, Scalars, mean_std,  # noqa: E402
                                    read_scalars, read_test_metrics)
@@ -81,6 +82,26 @@ def draw_band(ax, result, label: str) -> None:
                     color=line.get_color())
 
 
+def draw_finals(ax, runs: Dict[str, list], keys: Sequence[str]) -> None:
+    """Bars of the final metrics (mean, ± std whiskers), groups side by side."""
+    finals = {label: [final_metrics(d, s, keys) for d, s in group]
+              for label, group in runs.items()}
+    keys = [k for k in keys
+            if any(k in f for group in finals.values() for f in group)]
+    width = 0.8 / max(1, len(runs))
+    x = np.arange(len(keys))
+    for i, (label, group) in enumerate(finals.items()):
+        stats = [mean_std([f[k] for f in group if k in f])
+                 if any(k in f for f in group) else (np.nan, 0.0)
+                 for k in keys]
+        means, stds = zip(*stats) if stats else ((), ())
+        ax.bar(x + (i - (len(runs) - 1) / 2) * width, means, width,
+               yerr=stds, capsize=2, label=f'{label} (n={len(group)})')
+    ax.set_xticks(x, [k.split('/')[-1] for k in keys], rotation=45,
+                  ha='right', fontsize=8)
+    ax.set_title('final metrics (mean ± std)')
+
+
 def compare_runs(groups: Sequence[Tuple[str, List[str]]], out_file: str,
                  loss_key: str = 'loss',
                  val_keys: Sequence[str] = DEFAULT_VAL_KEYS,
@@ -102,20 +123,8 @@ def compare_runs(groups: Sequence[Tuple[str, List[str]]], out_file: str,
                 yscale='log')
     for ax, key in zip(axes[1:], val_keys):
         ax.set(title=f'validation {key}', xlabel='epoch')
-    bars = axes[-1]
-    width = 0.8 / max(1, len(runs))
-    x = np.arange(len(final_keys))
-    for i, (label, group) in enumerate(runs.items()):
-        finals = [final_metrics(d, s, final_keys) for d, s in group]
-        stats = [mean_std([f[k] for f in finals if k in f])
-                 if any(k in f for f in finals) else (np.nan, 0.0)
-                 for k in final_keys]
-        means, stds = zip(*stats)
-        bars.bar(x + (i - (len(runs) - 1) / 2) * width, means, width,
-                 yerr=stds, capsize=2, label=f'{label} (n={len(group)})')
-    bars.set_xticks(x, [k.split('/')[-1] for k in final_keys], rotation=45,
-                    ha='right', fontsize=8)
-    bars.set_title('final metrics (mean ± std)')
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    draw_finals(axes[-1], runs, final_keys)
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
