@@ -29,7 +29,8 @@ cat <<MSG
    log         $(ls -t "$WORK_DIR"/*/*.log | head -n 1)
    checkpoint  $CKPT
    predictions $WORK_DIR/test/results.pkl
-   plots       $WORK_DIR/loss_curves.png (losses)
+   threads     $(python3 -c 'import torch; print(torch.get_num_threads())') (OMP_NUM_THREADS; another count gives other numbers, see README)
+   plots       $WORK_DIR/loss_curves.png (losses, self-balancing weight, validation AP/oLRP per epoch)
                $(ls -d "$WORK_DIR"/test/*/bbox_lrp_plots | tail -n 1) (LRP against the score threshold, per class)
    thresholds  $(ls "$WORK_DIR"/test/*/bbox_lrp_thresholds.json | tail -n 1) (LRP-optimal score per class)
 MSG

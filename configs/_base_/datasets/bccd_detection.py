@@ -25,9 +25,15 @@ test_pipeline = [
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                    'scale_factor'))
 ]
+# The data worker restarts every epoch with mmengine's worker seed (seed +
+# worker id), so the random flips of an epoch depend only on the seed and a
+# run resumed from an epoch checkpoint continues bit-identically (a
+# persistent worker would carry its random stream across epochs, which a
+# resumed run cannot restore).
 train_dataloader = dict(
     batch_size=4,
     num_workers=1,
+    persistent_workers=False,
     dataset=dict(
         data_root=data_root,
         metainfo=metainfo,
