@@ -343,15 +343,16 @@ def measure(method: str, batch: Batch, repeats: int, device: str,
         if estimate > loop_budget:
             return estimate, float('nan'), True
         repeats = 1
-    else:
-        time_call(lambda: fn(batch, logits), logits, device)  # warm-up
     logits.grad = None
-    # The peak with blocks above 1 MiB returned to the system at once, the
-    # times with the allocator as a long-running process has it.
+    # The peak with blocks above 1 MiB returned to the system at once (and
+    # the free heap trimmed first), the times with the allocator as a
+    # long-running process has it, after a warm-up.
     force_mmap_for_large_allocations()
     with PeakMemory(device) as memory:
         fn(batch, logits).backward()
     force_mmap_for_large_allocations(32 << 20)
+    if method not in LOOPS:
+        time_call(lambda: fn(batch, logits), logits, device)  # warm-up
     times = [
         time_call(lambda: fn(batch, logits), logits, device)
         for _ in range(repeats)
@@ -398,7 +399,8 @@ def run_case(name: str, args: argparse.Namespace) -> List[str]:
 
 def force_mmap_for_large_allocations(threshold: int = 1 << 20) -> None:
     """Make glibc serve blocks above ``threshold`` bytes with ``mmap`` and
-    return them at once when freed, so RSS tracks use (1 MiB by default).
+    return them at once when freed, so RSS tracks use (1 MiB by default);
+    the heap's free memory is returned to the system first.
 
     With ``threshold=32 << 20`` this is where glibc's own dynamic
     thresholds settle in a long-running process (mmap above 32 MiB, heap
@@ -412,6 +414,7 @@ def force_mmap_for_large_allocations(threshold: int = 1 << 20) -> None:
     m_trim_threshold, m_mmap_threshold = -1, -3
     libc.mallopt(m_mmap_threshold, threshold)
     libc.mallopt(m_trim_threshold, 2 * threshold)
+    libc.malloc_trim(0)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
