@@ -15,21 +15,22 @@ from .engine import Ranking, exclusive_cumsum, share
 ALRP_EPS = 1e-5
 
 
-def _positives_above(ranking: Ranking, errors: Tensor) -> Tensor:
+def _positives_above(ties: Tuple[Tensor, Tensor], errors: Tensor) -> Tensor:
     """``E_i + sum_{k != i} c_ik E_k`` for each sorted positive, where
     ``c_ik`` is 1 for a higher score and 1/2 for a tie (see
-    :func:`alrp_loss`)."""
-    first, last = ranking.tie_bounds()
+    :func:`alrp_loss`); ``ties`` from :meth:`Ranking.tie_bounds`."""
+    first, last = ties
     cum = exclusive_cumsum(errors)
     return (cum[-1] - cum[last]) + 0.5 * (cum[last] - cum[first] + errors)
 
 
-def _loc_gradient(ranking: Ranking, inverse_rank: Tensor) -> Tensor:
-    """``dL_loc/dE_k = sum_i c_ik / rank(i) / |P|`` (``c_kk = 1``)."""
-    first, last = ranking.tie_bounds()
+def _loc_gradient(ties: Tuple[Tensor, Tensor],
+                  inverse_rank: Tensor) -> Tensor:
+    """``sum_i c_ik / rank(i)`` for each sorted positive ``k`` (``c_kk =
+    1``): ``|P| dL_loc/dE_k``."""
+    first, last = ties
     cum = exclusive_cumsum(inverse_rank)
-    return (cum[first] + 0.5 * (cum[last] - cum[first] + inverse_rank)) / \
-        ranking.num_pos
+    return cum[first] + 0.5 * (cum[last] - cum[first] + inverse_rank)
 
 
 def _alrp_kernel(ranking: Ranking, inputs: Tuple[Tensor, ...],
@@ -37,8 +38,9 @@ def _alrp_kernel(ranking: Ranking, inputs: Tuple[Tensor, ...],
     """``L_cls`` and ``L_loc`` with their gradients (eqs. 9, 11-14)."""
     errors, = inputs
     rank = ranking.alrp_rank
+    ties = ranking.tie_bounds()
     loss_cls = (ranking.num_fp / rank).mean()
-    loss_loc = (_positives_above(ranking, errors) / rank).mean()
+    loss_loc = (_positives_above(ties, errors) / rank).mean()
     if not with_grad:
         return [LossTerm(loss_cls), LossTerm(loss_loc)]
     # Eqs. 12-14 with eq. 5: positive i pushes N_FP(i) plus the
@@ -50,7 +52,9 @@ def _alrp_kernel(ranking: Ranking, inputs: Tuple[Tensor, ...],
     update = torch.where(active, update, torch.zeros_like(update))
     return [
         LossTerm(loss_cls, -update, share(update, ranking.num_fp, active)),
-        LossTerm(loss_loc, input_grads=(_loc_gradient(ranking, 1 / rank), ))
+        LossTerm(
+            loss_loc,
+            input_grads=(_loc_gradient(ties, 1 / rank) / ranking.num_pos, ))
     ]
 
 

@@ -160,22 +160,27 @@ def check_inputs(logits: Tensor,
     return pos_index
 
 
+def _allowed_targets(targets: Tensor, continuous: bool) -> Tensor:
+    """Mask of the valid targets: -1, 0, and 1 or a quality in (0, 1]."""
+    allowed = (targets == -1) | (targets == 0)
+    return allowed | (((targets > 0) & (targets <= 1))
+                      if continuous else targets == 1)
+
+
 def _check_targets(targets: Tensor, continuous: bool) -> None:
-    """Targets must be 1, 0 or -1, or a quality in (0, 1] if continuous."""
+    """Targets must be 1, 0 or -1, or a quality in (0, 1] if continuous.
+
+    NaN and infinite values fail the range test (NaN propagates through
+    ``aminmax``); integer targets inside [-1, 1] need no further test.
+    """
     if targets.numel() == 0 or targets.dtype == torch.bool:
         return
     low, high = torch.aminmax(targets)
     valid = bool((low >= -1) & (high <= 1))
     if valid and targets.is_floating_point():
-        check_finite(targets, 'targets')
-        allowed = (targets == -1) | (targets == 0)
-        allowed |= targets > 0 if continuous else targets == 1
-        valid = bool(allowed.all())
+        valid = bool(_allowed_targets(targets, continuous).all())
     if not valid:
-        allowed = (targets == -1) | (targets == 0)
-        allowed |= ((targets > 0) & (targets <= 1)) if continuous else (
-            targets == 1)
-        bad = targets[~allowed][0]
+        bad = targets[~_allowed_targets(targets, continuous)][0]
         expected = ('a quality in (0, 1] (positive)'
                     if continuous else '1 (positive)')
         raise ValueError(f'targets of shape {tuple(targets.shape)} must '
