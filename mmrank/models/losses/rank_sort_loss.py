@@ -4,7 +4,7 @@ Reference:
     Oksuz, Cam, Akbas, Kalkan, "Rank & Sort Loss for Object Detection and
     Instance Segmentation", ICCV 2021.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -24,12 +24,23 @@ def value_balance(ranking_loss: Tensor, loss: Tensor) -> Tensor:
         min=torch.finfo(loss.dtype).tiny), torch.zeros_like(loss))
 
 
+def score_weights(logits: Tensor) -> Tuple[Tensor, Tensor]:
+    """Each positive's largest sigmoid class score (detached), the weight
+    with which RS-ATSS and RS-R-CNN weigh its box and mask losses, and the
+    weights' sum to average over (kept above 0 for no positives).
+
+    Args:
+        logits: Class logits of the positives (P, C).
+    """
+    weights = logits.detach().sigmoid().max(dim=1).values
+    return weights, weights.sum().clamp(min=1e-12)
+
+
 def score_weighted_mean(errors: Tensor, positives: PositiveBoxes) -> Tensor:
-    """Mean of per-positive ``errors`` weighted by each positive's largest
-    sigmoid class score (detached), as RS-ATSS and RS-R-CNN weight their
-    box and mask losses; 0 without positives."""
-    weights = positives.logits.detach().sigmoid().max(dim=1).values
-    return (errors * weights).sum() / weights.sum().clamp(min=1e-12)
+    """Mean of per-positive ``errors`` weighted by :func:`score_weights`; 0
+    without positives."""
+    weights, total = score_weights(positives.logits)
+    return (errors * weights).sum() / total
 
 
 @register('mmdet')

@@ -11,7 +11,7 @@ from mmdet.structures.mask import mask_target
 from mmdet.utils import InstanceList
 from torch import Tensor
 
-from mmrank.models.losses.rank_sort_loss import value_balance
+from mmrank.models.losses.rank_sort_loss import score_weights, value_balance
 from mmrank.registry import register
 
 
@@ -113,13 +113,11 @@ class RankingStandardRoIHead(StandardRoIHead):
                 labels.numel(), device=labels.device), labels]
         else:
             mask_preds = mask_preds[:, 0]
-        weights = cls_score[torch.cat(rows)].detach().sigmoid().max(
-            dim=1).values
+        weights, total = score_weights(cls_score[torch.cat(rows)])
         if labels.numel() == 0:
             loss_mask = mask_preds.sum() * 0
         else:
             loss_mask = self.mask_head.loss_mask(
-                mask_preds, targets, weight=weights,
-                avg_factor=weights.sum().clamp(min=1e-12))
+                mask_preds, targets, weight=weights, avg_factor=total)
         mask_weight = value_balance(value, loss_mask)
         return dict(loss_mask=mask_weight * loss_mask, mask_weight=mask_weight)
