@@ -86,10 +86,7 @@ class SelfBalancingHook(Hook):
         for name, head in self.heads.items():
             terms = head.pop_balance_terms()
             if terms is not None:
-                terms = terms.detach().double().cpu()
-                if name not in self.sums:
-                    self.sums[name] = torch.zeros_like(terms)
-                self.sums[name] += terms
+                self.sums[name] += terms.detach().double().cpu()
                 self.counts[name] += 1
             runner.message_hub.update_scalar(f'train/{name}.loc_weight',
                                              head.balance_weight())
@@ -106,13 +103,12 @@ class SelfBalancingHook(Hook):
         """All-reduce the sums, update each head's weight, reset the sums.
 
         Every rank takes part for every head, also one that saw no terms
-        (its sums are zeros of the head's length).
+        (its sums are zeros).
         """
         for name, head in self.heads.items():
-            size = len(head.loss_cls.balance_term_names)
-            sums = self.sums.get(name, torch.zeros(size, dtype=torch.float64))
-            packed = torch.cat([sums, torch.tensor([float(self.counts[name])],
-                                                   dtype=torch.float64)])
+            count = torch.tensor([float(self.counts[name])],
+                                 dtype=torch.float64)
+            packed = torch.cat([self.sums[name], count])
             all_reduce(packed, op='sum')
             before = head.balance_weight()
             head.apply_balance(packed[:-1])
@@ -140,6 +136,10 @@ class SelfBalancingHook(Hook):
                 level=30)
 
     def _reset(self) -> None:
-        """Zero the per-head sums and counts."""
-        self.sums = {}
+        """Zero the per-head sums (one per balance term) and counts."""
+        self.sums = {
+            name: torch.zeros(
+                len(head.loss_cls.balance_term_names), dtype=torch.float64)
+            for name, head in self.heads.items()
+        }
         self.counts = {name: 0 for name in self.heads}
