@@ -61,6 +61,24 @@ def _ranking_head_names() -> str:
                if isinstance(cls, type) and issubclass(cls, RankingHeadMixin)))
 
 
+def stock_head_message(loss_name: str, detail: str = '') -> str:
+    """Why a ranking loss cannot train in a stock mmdet head, and the fix.
+
+    Args:
+        loss_name: The ranking loss's class name.
+        detail: What was found, e.g. ``' (in RetinaHead bbox_head)'``.
+
+    Returns:
+        The message naming the ranking heads to use instead.
+    """
+    return (f'{loss_name} is a batch-wide ranking loss: it takes the '
+            'flattened logits of the whole batch, not the per-level, '
+            f'per-sample arguments of a stock mmdet head{detail}. Train it '
+            'with a ranking head, i.e. set the head type to one of '
+            f'{_ranking_head_names()} (e.g. '
+            "model.bbox_head.type='RankingRetinaHead').")
+
+
 class RankingLoss(nn.Module):
     """Base class of the ranking losses.
 
@@ -131,13 +149,8 @@ class RankingLoss(nn.Module):
                 positives is None or isinstance(positives, PositiveBoxes)):
             extra = ', '.join(sorted(kwargs))
             raise TypeError(
-                f'{type(self).__name__} is a batch-wide ranking loss: it '
-                'takes the flattened logits of the whole batch, not the '
-                'per-level, per-sample arguments of a stock mmdet head'
-                f'{f" (got {extra})" if extra else ""}. Train it with a '
-                f'ranking head, i.e. set the head type to one of '
-                f'{_ranking_head_names()} (e.g. '
-                "model.bbox_head.type='RankingRetinaHead').")
+                stock_head_message(type(self).__name__,
+                                   f' (got {extra})' if extra else ''))
         if positives is None and self.positive_input != PositiveInput.NONE:
             raise ValueError(
                 f'{type(self).__name__} needs the positives\' boxes: pass '

@@ -1,7 +1,10 @@
 """Faster R-CNN RoI box head trained with a ranking loss."""
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
+import torch
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
+from mmdet.models.task_modules.samplers import SamplingResult
+from mmengine.config import ConfigDict
 from torch import Tensor
 
 from mmrank.models.utils import RankingHeadMixin, positive_indices
@@ -23,6 +26,23 @@ class RankingShared2FCBBoxHead(RankingHeadMixin, Shared2FCBBoxHead):
     Args:
         *args, **kwargs: As ``Shared2FCBBoxHead``.
     """
+
+    def loss_and_target(self,
+                        cls_score: Tensor,
+                        bbox_pred: Tensor,
+                        rois: Tensor,
+                        sampling_results: List[SamplingResult],
+                        rcnn_train_cfg: ConfigDict,
+                        concat: bool = True,
+                        reduction_override: Optional[str] = None) -> dict:
+        """``BBoxHead.loss_and_target`` after checking the positives'
+        ground-truth labels (:meth:`check_class_labels`): a label equal to
+        ``num_classes`` would otherwise make its RoIs background."""
+        self.check_class_labels(
+            torch.cat([res.pos_gt_labels for res in sampling_results]))
+        return super().loss_and_target(cls_score, bbox_pred, rois,
+                                       sampling_results, rcnn_train_cfg,
+                                       concat, reduction_override)
 
     def loss(self,
              cls_score: Tensor,

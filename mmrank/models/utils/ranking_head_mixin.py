@@ -15,6 +15,7 @@ from mmengine.model import is_model_wrapper
 from torch import Tensor, nn
 
 from mmrank.models.losses import PositiveBoxes, RankingLoss
+from mmrank.models.losses.ranking_loss_base import stock_head_message
 from .ranking_analysis import gradient_ratio, rank_correlation
 
 
@@ -158,6 +159,9 @@ class RankingHeadMixin:
                 f'{tuple(pos_pred_boxes.shape)} and pos_target_boxes '
                 f'{tuple(pos_target_boxes.shape)}')
         num_classes = cls_scores.size(1)
+        self.check_class_labels(
+            labels if label_weights is None else labels[label_weights > 0],
+            background=True)
         targets = ranking_targets(labels, label_weights, num_classes)
         logits, flat_targets = cls_scores.reshape(-1), targets.reshape(-1)
         if self._analysis_requested:
@@ -177,6 +181,42 @@ class RankingHeadMixin:
                     f'boxes and {type(self).__name__} passed no box loss')
             losses['loss_bbox'] = stock_box_loss()
         return losses
+
+    def check_class_labels(self, labels: Tensor,
+                           background: bool = False) -> None:
+        """Stop on a class label the classifier has no logit for.
+
+        Stock mmdet heads stop there too (``Class values must be smaller
+        than num_classes``). Unchecked, a ranking head would silently train
+        such objects as background: a ground-truth label equal to
+        ``num_classes`` is the background label, and every label outside
+        ``[0, num_classes)`` is left out of the positives.
+
+        Args:
+            labels: Labels of ground-truth objects, or of the priors that
+                are not ignored; leave out the ignored ones (they stay
+                ignored).
+            background: Whether ``num_classes`` (background) is allowed,
+                as it is for the priors' labels.
+
+        Raises:
+            ValueError: Naming the head, the label, ``num_classes`` and the
+                fix.
+        """
+        top = self.num_classes + int(background)
+        bad = (labels < 0) | (labels >= top)
+        if not bool(bad.any()):
+            return
+        label = int(labels[bad][0])
+        raise ValueError(
+            f'{type(self).__name__} got class label {label} but has '
+            f'num_classes={self.num_classes}: class values must be smaller '
+            'than num_classes (and not negative), else those objects would '
+            'be trained as background. Set num_classes of this head in the '
+            'config (e.g. model.bbox_head.num_classes, or '
+            'model.roi_head.bbox_head.num_classes) to the number of classes '
+            f'of the dataset (at least {int(labels.max()) + 1} here), and '
+            'check the dataset\'s metainfo classes')
 
     def coder_ranking_loss(self, cls_scores: Tensor, labels: Tensor,
                            label_weights: Optional[Tensor], pos_inds: Tensor,
@@ -264,6 +304,33 @@ def _ranking_loss_names() -> List[str]:
     return sorted(found)
 
 
+def check_ranking_losses_in_ranking_heads(model: nn.Module) -> None:
+    """Stop when a ranking loss sits in a head that is not a ranking head.
+
+    Such a model fails at its first loss computation anyway; this check
+    gives the same message (naming the ranking heads) before training, so
+    that it comes first whatever hooks are configured.
+
+    Args:
+        model: The (unwrapped) model.
+
+    Raises:
+        TypeError: Naming the loss, the head holding it and the ranking
+            heads to use instead.
+    """
+    for name, module in model.named_modules():
+        if not isinstance(module, RankingLoss):
+            continue
+        head_name = name.rpartition('.')[0]
+        head = model.get_submodule(head_name)
+        if not isinstance(head, RankingHeadMixin):
+            raise TypeError(
+                stock_head_message(
+                    type(module).__name__,
+                    f' (found in {type(head).__name__} '
+                    f'{head_name or "model"}.{name.rpartition(".")[2]})'))
+
+
 def ranking_heads(model: nn.Module,
                   self_balancing_only: bool = False
                   ) -> Dict[str, RankingHeadMixin]:
@@ -276,9 +343,14 @@ def ranking_heads(model: nn.Module,
     Returns:
         Module name (e.g. ``'rpn_head'``, ``'roi_head.bbox_head'``) to head,
         in module order, which is the same on every rank.
+
+    Raises:
+        TypeError: When a ranking loss sits in a stock head
+            (:func:`check_ranking_losses_in_ranking_heads`).
     """
     if is_model_wrapper(model):
         model = model.module
+    check_ranking_losses_in_ranking_heads(model)
     return {
         name: module
         for name, module in model.named_modules()
