@@ -27,7 +27,9 @@ class Scalars(NamedTuple):
         train: Training records (those with an ``iter``), key -> points
             (iteration, value); includes ``epoch`` in epoch-based runs.
         val: Validation metrics, key -> points (step, value), where the step
-            is the epoch in epoch-based runs and the iteration otherwise.
+            is the epoch in epoch-based runs and the iteration in
+            iteration-based ones (those whose training records have no
+            ``epoch``).
         val_iters: For epoch-based runs, epoch -> the last training
             iteration logged in that epoch (where a validation point lies on
             an iteration axis); empty for iteration-based runs.
@@ -53,13 +55,31 @@ def scalars_files(work_dir: str) -> List[str]:
 
 
 def _read_records(path: str) -> Tuple[List[dict], List[dict]]:
-    """(training records, validation records) of one scalars.json."""
+    """(training records, validation records) of one scalars.json.
+
+    A validation record's ``step`` is made the step it is plotted at (see
+    :class:`Scalars`): mmengine logs the epoch there, which is 0 for every
+    validation of an iteration-based run (``IterBasedTrainLoop`` with the
+    default ``log_metric_by_epoch=True``). There the step becomes the
+    iteration of the training record logged before the validation, which
+    is the validation's iteration when the logger interval divides
+    ``val_interval`` (else the last logged one before it), or the logged
+    step when that is larger (``log_metric_by_epoch=False`` logs the
+    iteration itself).
+    """
     train, val = [], []
     with open(path) as f:
         for line in f:
-            if line.strip():
-                record = json.loads(line)
-                (train if 'iter' in record else val).append(record)
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            if 'iter' in record:
+                train.append(record)
+            else:
+                if train and 'epoch' not in train[-1]:
+                    record = dict(record, step=max(record.get('step', 0),
+                                                   train[-1]['iter']))
+                val.append(record)
     return train, val
 
 

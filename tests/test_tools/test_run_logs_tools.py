@@ -97,19 +97,97 @@ def test_read_scalars_errors_and_test_metrics(tmp_path):
         mean_std([])
 
 
+def iteration_run(work_dir, by_epoch_step: bool = True) -> None:
+    """IterBasedTrainLoop: logged every 5 iterations, validated every 10.
+
+    mmengine logs ``step: 0`` for each validation (the epoch) with the
+    default ``log_metric_by_epoch=True``, the iteration otherwise.
+    """
+    records = []
+    for it in range(5, 31, 5):
+        record = train_record(it, 0, 1.0 / it,
+                              **{'bbox_head.rank_corr': it / 100})
+        del record['epoch']
+        records.append(record)
+        if it % 10 == 0:
+            records.append(
+                val_record(0 if by_epoch_step else it, it / 100, 1 - it / 100))
+    write_scalars(work_dir, '20260101_000000', records)
+
+
+@pytest.mark.parametrize('by_epoch_step', [True, False])
+def test_iteration_based_validation_at_its_iteration(tmp_path,
+                                                     by_epoch_step):
+    iteration_run(tmp_path, by_epoch_step)
+    scalars = read_scalars(str(tmp_path))
+    assert scalars.val['coco/bbox_mAP'] == [(10, 0.1), (20, 0.2), (30, 0.3)]
+    assert scalars.val_iters == {}
+    tool = load_tool('plot_training')
+    assert tool.val_curves(scalars, lower=True)['lrp/bbox_oLRP ↓'] == [
+        (10, 0.9), (20, 0.8), (30, 0.7)]
+
+
+def test_iteration_based_resume_replaces_later_validations(tmp_path):
+    """Killed after the validation at 30, resumed from iteration 20."""
+    iteration_run(tmp_path)
+    records = [train_record(25, 0, 9.0), train_record(30, 0, 8.0),
+               val_record(0, 0.5, 0.4)]
+    for record in records:
+        record.pop('epoch', None)
+    write_scalars(tmp_path, '20260101_010000', records)
+    scalars = read_scalars(str(tmp_path))
+    assert scalars.val['coco/bbox_mAP'] == [(10, 0.1), (20, 0.2), (30, 0.5)]
+    assert scalars.train['loss'][-2:] == [(25, 9.0), (30, 8.0)]
+
+
 def test_plot_training_panels(tmp_path):
     tool = load_tool('plot_training')
     resumed_run(tmp_path)
+    (tmp_path / 'alrp-loss_retinanet_r18_fpn_digits.py').write_text('')
     scalars = read_scalars(str(tmp_path))
-    titles = [p[0] for p in tool.panels(scalars)]
-    assert titles == ['losses', 'self-balancing weight', 'validation']
-    val = tool.val_curves(scalars)
-    # validation points lie at each epoch's last iteration; area ranges out
-    assert val['coco/bbox_mAP'] == [(4, 0.1), (8, 0.2), (12, 0.3)]
-    assert 'coco/bbox_mAP_s' not in val
-    assert 'bbox_head.rank_corr (train)' in val
+    assert [p.title for p in tool.panels(scalars)] == [
+        'losses', 'self-balancing weight',
+        'training rank correlation of positives (score vs IoU)',
+        'validation, higher is better ↑', 'validation, lower is better ↓'
+    ]
+    # validation points lie at each epoch's last iteration; area ranges out;
+    # AP-type and LRP-type metrics apart, labelled with their direction
+    assert tool.val_curves(scalars, lower=False) == {
+        'coco/bbox_mAP ↑': [(4, 0.1), (8, 0.2), (12, 0.3)]}
+    assert tool.val_curves(scalars, lower=True) == {
+        'lrp/bbox_oLRP ↓': [(4, 0.9), (8, 0.8), (12, 0.7)]}
+    assert list(tool.rank_corr_curves(scalars)) == ['bbox_head.rank_corr']
+    assert tool.run_title(str(tmp_path), scalars) == (
+        f'{tmp_path.name}: alrp-loss_retinanet_r18_fpn_digits.py, '
+        '3 epochs, 12 iterations')
     out = tool.plot_training(str(tmp_path), str(tmp_path / 'curves.png'))
     assert osp.getsize(out) > 10000
+
+
+def test_plot_legends_cover_no_data(tmp_path):
+    tool = load_tool('plot_training')
+    iteration_run(tmp_path)
+    fig = tool.training_figure(str(tmp_path))
+    renderer = fig.canvas.get_renderer()
+    assert 'iteration-based, 30 iterations' in fig._suptitle.get_text()
+    for ax in fig.axes:
+        legend = ax.get_legend().get_window_extent(renderer)
+        # entirely below the panel's x axis label: over no plotted point
+        assert legend.y1 < ax.get_window_extent(renderer).y0
+
+
+def test_metric_direction_and_non_finite_values(tmp_path):
+    tool = load_tool('plot_training')
+    assert tool.lower_is_better('lrp/bbox_oLRP_FP')
+    assert tool.lower_is_better('PCKh/EPE')
+    assert not tool.lower_is_better('coco/bbox_mAP_50')
+    assert not tool.lower_is_better('accuracy/top1')
+    records = [train_record(4, 1, 1.0),
+               {'lrp/bbox_oLRP_loc': float('nan'), 'lrp/bbox_oLRP': 1.0,
+                'step': 1}]
+    write_scalars(tmp_path, '20260101_000000', records)
+    curves = tool.val_curves(read_scalars(str(tmp_path)), lower=True)
+    assert curves == {'lrp/bbox_oLRP ↓': [(4, 1.0)]}
 
 
 def make_seed_runs(root, name: str, aps, olrps) -> None:
