@@ -133,9 +133,13 @@ def training_figure(work_dir: str) -> plt.Figure:
     shown = panels(scalars)
     if not shown:
         raise ValueError(f'no loss, weight or metric logged under {work_dir}')
+    cols = min(len(shown), 3)
+    rows = math.ceil(len(shown) / cols)
     fig, axes = plt.subplots(
-        1, len(shown), figsize=(4.6 * len(shown), 4.4), squeeze=False)
-    for ax, panel in zip(axes[0], shown):
+        rows, cols, figsize=(5.2 * cols, 4.4 * rows), squeeze=False)
+    for ax in axes.flat[len(shown):]:
+        ax.remove()
+    for ax, panel in zip(axes.flat, shown):
         for key, points in sorted(panel.curves.items()):
             steps, values = zip(*points)
             ax.plot(steps, values, marker='o' if len(points) < 30 else None,
