@@ -1,10 +1,53 @@
-"""Install mmrank. Requirements are read from ``requirements/`` as mmdet does."""
+"""Install mmrank. Requirements are read from ``requirements/`` as mmdet does.
+
+As OpenMMLab packages do, the package carries ``configs/``, ``tools/`` and
+``model-index.yml`` under ``mmrank/.mim/`` (copied for a wheel or an
+install, linked for an editable install), so that ``mmrank::`` config bases,
+``mim`` and the ``mmrank-*`` console scripts work without a clone.
+"""
+import os
 import os.path as osp
 import re
+import shutil
+import sys
 
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
+#: What ``mmrank/.mim/`` carries, relative to the repository root.
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
+#: Console script -> function of :mod:`mmrank.cli`.
+CONSOLE_SCRIPTS = ('mmrank-train=mmrank.cli:train',
+                   'mmrank-test=mmrank.cli:test',
+                   'mmrank-image-demo=mmrank.cli:image_demo',
+                   'mmrank-eval-lrp=mmrank.cli:eval_lrp',
+                   'mmrank-seed-table=mmrank.cli:seed_table',
+                   'mmrank-plot-training=mmrank.cli:plot_training')
+
+
+def add_mim_extension() -> None:
+    """Fill ``mmrank/.mim/`` with the configs, tools and model index.
+
+    An editable install (``pip install -e .``, ``setup.py develop``) gets
+    symlinks to the repository's files, so edits show at once; every other
+    build gets copies.
+    """
+    editable = any(cmd in sys.argv for cmd in ('develop', 'editable_wheel'))
+    mim_dir = osp.join(HERE, 'mmrank', '.mim')
+    os.makedirs(mim_dir, exist_ok=True)
+    for name in MIM_FILES:
+        src, dst = osp.join(HERE, name), osp.join(mim_dir, name)
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        if editable:
+            os.symlink(osp.relpath(src, mim_dir), dst)
+        elif osp.isdir(src):
+            shutil.copytree(
+                src, dst, ignore=shutil.ignore_patterns('__pycache__'))
+        else:
+            shutil.copyfile(src, dst)
 
 
 def readme() -> str:
@@ -24,6 +67,7 @@ def parse_requirements(fname: str) -> list:
         return [line for line in lines if line]
 
 
+add_mim_extension()
 setup(
     name='mmrank',
     version=get_version(),
@@ -32,6 +76,15 @@ setup(
     long_description=readme(),
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests')),
+    include_package_data=True,
+    package_data={
+        'mmrank': [
+            '.mim/model-index.yml', '.mim/configs/**/*.py',
+            '.mim/configs/**/*.yml', '.mim/configs/**/*.md',
+            '.mim/tools/**/*.py', '.mim/tools/**/*.sh'
+        ]
+    },
+    entry_points={'console_scripts': list(CONSOLE_SCRIPTS)},
     python_requires='>=3.8',
     install_requires=parse_requirements('runtime.txt'),
     extras_require={

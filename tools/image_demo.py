@@ -23,11 +23,12 @@ from typing import List, Optional
 import torch
 from mmdet.apis import DetInferencer
 from mmdet.apis.det_inferencer import IMG_EXTENSIONS
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 import mmrank  # noqa: F401  (registration, weights-only checkpoints)
 from mmrank.apis import thresholded_predictions, thresholds_by_label
 from mmrank.utils import add_trust_checkpoint_argument, apply_trust_checkpoint
+from mmrank.utils.package_configs import read_config
 from mmrank.utils.tool_errors import explain_tool_errors
 
 
@@ -58,7 +59,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def detect(args: argparse.Namespace) -> dict:
     """Run the detector on ``args.img``; returns DetInferencer's results."""
     images = image_files(args.img)
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     inferencer = DetInferencer(

@@ -11,6 +11,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from .checkpoint import TRUST_ENV, trust_checkpoints
+from .package_configs import read_config
 
 
 def add_trust_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
@@ -40,13 +41,14 @@ def load_config(path: str, launcher: str, cfg_options: Optional[dict],
     """Load a config and apply the options common to training and testing.
 
     Args:
-        path: Config file.
+        path: Config file; its bases may be ``mmrank::`` paths
+            (:func:`~mmrank.utils.package_configs.read_config`).
         launcher: ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
         cfg_options: ``--cfg-options`` overrides, or None.
         work_dir: ``--work-dir``; defaults to ``./work_dirs/<config name>``
             when neither it nor the config sets one.
     """
-    cfg = Config.fromfile(path)
+    cfg = read_config(path)
     cfg.launcher = launcher
     if cfg_options is not None:
         cfg.merge_from_dict(cfg_options)

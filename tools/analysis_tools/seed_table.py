@@ -60,8 +60,12 @@ def train_and_test(config: str, seed: int, work_root: str,
         return f'{work_dir}: done before'
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     options = [f'randomness.seed={seed}', *extra_options]
+    # The tools run in REPO (a clone, or an installed mmrank/.mim): a
+    # config found from here is passed by its absolute path.
+    config = osp.abspath(config) if osp.exists(config) else config
     train = [
-        *prefix, sys.executable, 'tools/train.py', config, '--work-dir',
+        *prefix, sys.executable,
+        osp.join(REPO, 'tools', 'train.py'), config, '--work-dir',
         work_dir, '--cfg-options', *options
     ]
     if osp.exists(osp.join(work_dir, 'last_checkpoint')):
@@ -73,7 +77,8 @@ def train_and_test(config: str, seed: int, work_root: str,
                 with open(osp.join(work_dir, 'last_checkpoint')) as f:
                     ckpt = f.read().strip()
                 cmd = [
-                    *prefix, sys.executable, 'tools/test.py', config, ckpt,
+                    *prefix, sys.executable,
+                    osp.join(REPO, 'tools', 'test.py'), config, ckpt,
                     '--work-dir', test_dir, '--out',
                     osp.join(test_dir, 'results.pkl'), '--cfg-options',
                     *options
