@@ -81,32 +81,86 @@ def test_wheel_carries_configs_tools_and_scripts(wheel):
         assert f'{script} = mmrank.cli:' in text
 
 
-def test_user_config_with_package_base_trains_and_tests(
-        wheel, tmp_path, tiny_digits):
-    venv = tmp_path / 'venv'
-    _run([sys.executable, '-m', 'venv', '--system-site-packages', venv],
-         cwd=tmp_path)
-    bin_dir = venv / 'bin'
+@pytest.fixture(scope='module')
+def venv(wheel, tmp_path_factory) -> Path:
+    """A fresh ``venv --system-site-packages`` with the wheel installed."""
+    root = tmp_path_factory.mktemp('venv')
+    _run([sys.executable, '-m', 'venv', '--system-site-packages', root],
+         cwd=root)
+    _run([root / 'bin' / 'python', '-m', 'pip', 'install', '--no-deps', '-q',
+          wheel], cwd=root, env=_env())
+    return root
+
+
+def _env() -> dict:
+    """This environment without PYTHONPATH (no clone on the path)."""
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     env.update(OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
-    _run([bin_dir / 'python', '-m', 'pip', 'install', '--no-deps', '-q',
-          wheel], cwd=tmp_path, env=env)
-    user = tmp_path / 'user'
-    user.mkdir()
+    return env
+
+
+def _user_config(folder: Path, base: str) -> str:
+    """A one-epoch user config inheriting ``base``; returns its name."""
+    folder.mkdir(exist_ok=True)
+    (folder / 'my_alrp.py').write_text(
+        f'_base_ = {base!r}\n'
+        'train_cfg = dict(max_epochs=1)\n'
+        "default_hooks = dict(checkpoint=dict(interval=1))\n")
+    return 'my_alrp.py'
+
+
+def test_user_config_with_package_base_trains_and_tests(
+        venv, tmp_path, tiny_digits):
+    bin_dir, env, user = venv / 'bin', _env(), tmp_path / 'user'
+    config = _user_config(user, f'mmrank::{BASE}')
     # The venv's mmrank, not a clone's (editable) one, is imported.
     where = _run([bin_dir / 'python', '-c',
                   'import mmrank; print(mmrank.__file__)'], user, env)
     assert str(venv) in where, where
-    (user / 'my_alrp.py').write_text(
-        f"_base_ = 'mmrank::{BASE}'\n"
-        'train_cfg = dict(max_epochs=1)\n'
-        "default_hooks = dict(checkpoint=dict(interval=1))\n")
     options = ['--cfg-options', *data_options(tiny_digits)]
-    log = _run([bin_dir / 'mmrank-train', 'my_alrp.py', '--work-dir', 'work',
+    log = _run([bin_dir / 'mmrank-train', config, '--work-dir', 'work',
                 *options], user, env)
     assert 'Epoch(train) [1][2/2]' in log
     assert 'Failed to search registry' not in log
     assert (user / 'work' / 'epoch_1.pth').is_file()
-    log = _run([bin_dir / 'mmrank-test', 'my_alrp.py', 'work/epoch_1.pth',
+    log = _run([bin_dir / 'mmrank-test', config, 'work/epoch_1.pth',
                 '--work-dir', 'test', *options], user, env)
     assert 'coco/bbox_mAP' in log and 'lrp/bbox_oLRP' in log
+
+
+def test_mmdet_train_tool_with_the_installed_config_path(
+        venv, tmp_path, tiny_digits):
+    """mmdet's tools/train.py cannot read ``mmrank::`` bases; the
+    installed file by its path works (what the README says)."""
+    bin_dir, env, user = venv / 'bin', _env(), tmp_path / 'user'
+    mmdet_train = _run([
+        bin_dir / 'python', '-c', 'import mmdet, os; print(os.path.join('
+        'os.path.dirname(mmdet.__file__), ".mim", "tools", "train.py"))'
+    ], tmp_path, env).strip().splitlines()[-1]
+    config = _user_config(user, f'mmrank::{BASE}')
+    proc = subprocess.run(
+        [str(bin_dir / 'python'), mmdet_train, config], cwd=str(user),
+        env=env, capture_output=True, text=True, timeout=300)
+    assert 'does not support to load mmrank config' in proc.stderr
+    root = _run([
+        bin_dir / 'python', '-c', 'from mmrank.utils.package_configs import '
+        'resources_root; print(resources_root())'
+    ], tmp_path, env).strip().splitlines()[-1]
+    assert root.startswith(str(venv))
+    config = _user_config(user, f'{root}/configs/{BASE}')
+    log = _run([bin_dir / 'python', mmdet_train, config, '--work-dir', 'work',
+                '--cfg-options', *data_options(tiny_digits)], user, env)
+    assert 'Epoch(train) [1][2/2]' in log
+
+
+def test_mim_train(venv, tmp_path, tiny_digits):
+    """``mim train mmrank`` (openmim, when this python has it)."""
+    if importlib.util.find_spec('mim') is None:
+        pytest.skip('openmim is not installed (pip install openmim)')
+    env, user = _env(), tmp_path / 'user'
+    env['PATH'] = f'{venv / "bin"}{os.pathsep}{env.get("PATH", "")}'
+    config = _user_config(user, f'mmrank::{BASE}')
+    log = _run([venv / 'bin' / 'python', '-m', 'mim', 'train', 'mmrank',
+                config, '--gpus', '0', '--work-dir', 'work', '--cfg-options',
+                *data_options(tiny_digits)], user, env)
+    assert 'Training finished successfully' in log
