@@ -66,6 +66,18 @@ def wheel(tmp_path_factory) -> Path:
     return wheels[0]
 
 
+def test_console_scripts_name_existing_tools(monkeypatch, capsys):
+    from mmrank import cli
+    from mmrank.utils.package_configs import resources_root
+    for script in cli.SCRIPTS.values():
+        assert (Path(resources_root()) / 'tools' / script).is_file(), script
+    monkeypatch.setattr(sys, 'argv', ['mmrank-plot-training', '--help'])
+    with pytest.raises(SystemExit) as info:
+        cli.plot_training()
+    assert info.value.code == 0
+    assert 'usage: plot_training.py' in capsys.readouterr().out
+
+
 def test_wheel_carries_configs_tools_and_scripts(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     tracked = {
