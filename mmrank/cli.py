@@ -6,6 +6,7 @@
 the package carries (``mmrank/.mim/tools/``, or a clone's ``tools/``) as
 ``python <script>`` would, with the same arguments.
 """
+import os.path as osp
 import runpy
 import sys
 from typing import Callable, Dict
@@ -33,13 +34,14 @@ def run_tool(name: str) -> None:
     Args:
         name: A key of :data:`SCRIPTS`.
     """
-    import os.path as osp
     script = osp.join(resources_root(), 'tools', SCRIPTS[name])
     sys.argv[0] = script
     runpy.run_path(script, run_name='__main__')
 
 
 def _entry(name: str) -> Callable[[], None]:
+    """The console script function of ``name`` (see :func:`run_tool`)."""
+
     def main() -> None:
         run_tool(name)
 

@@ -60,14 +60,17 @@ def lower_is_better(key: str) -> bool:
 
 
 def loss_curves(scalars: Scalars) -> Dict[str, Curve]:
+    """The logged training losses."""
     return {k: v for k, v in scalars.train.items() if 'loss' in k}
 
 
 def weight_curves(scalars: Scalars) -> Dict[str, Curve]:
+    """The self-balancing weights (``<head>.loc_weight``)."""
     return {k: v for k, v in scalars.train.items() if k.endswith('loc_weight')}
 
 
 def rank_corr_curves(scalars: Scalars) -> Dict[str, Curve]:
+    """The training rank correlations (``<head>.rank_corr``)."""
     return {k: v for k, v in scalars.train.items() if k.endswith('rank_corr')}
 
 

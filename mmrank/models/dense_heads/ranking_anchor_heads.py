@@ -52,8 +52,8 @@ class AnchorRankingMixin(RankingHeadMixin):
         Returns:
             The ranking loss's components (:meth:`ranking_loss`).
         """
-        for gt_instances in batch_gt_instances:
-            self.check_class_labels(gt_instances.labels)
+        self.check_class_labels(
+            torch.cat([gt.labels for gt in batch_gt_instances]))
         featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
         anchor_list, valid_flag_list = self.get_anchors(
             featmap_sizes, batch_img_metas, device=cls_scores[0].device)

@@ -53,8 +53,8 @@ class RankingFoveaHead(RankingHeadMixin, FoveaHead):
                      batch_gt_instances_ignore: OptInstanceList = None
                      ) -> Dict[str, Tensor]:
         """Ranking loss over the whole batch (see ``FoveaHead``)."""
-        for gt_instances in batch_gt_instances:
-            self.check_class_labels(gt_instances.labels)
+        self.check_class_labels(
+            torch.cat([gt.labels for gt in batch_gt_instances]))
         featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
         priors = self.prior_generator.grid_priors(
             featmap_sizes,
