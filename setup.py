@@ -30,13 +30,16 @@ def add_mim_extension() -> None:
 
     An editable install (``pip install -e .``, ``setup.py develop``) gets
     symlinks to the repository's files, so edits show at once; every other
-    build gets copies.
+    build gets copies. In an unpacked sdist, which holds ``mmrank/.mim``
+    but not the repository's folders, it is left as it is.
     """
     editable = any(cmd in sys.argv for cmd in ('develop', 'editable_wheel'))
     mim_dir = osp.join(HERE, 'mmrank', '.mim')
     os.makedirs(mim_dir, exist_ok=True)
     for name in MIM_FILES:
         src, dst = osp.join(HERE, name), osp.join(mim_dir, name)
+        if not osp.exists(src):
+            continue  # building from an sdist: mmrank/.mim came with it
         if osp.islink(dst) or osp.isfile(dst):
             os.remove(dst)
         elif osp.isdir(dst):

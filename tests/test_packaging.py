@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -44,13 +45,8 @@ def _run(args, cwd, env=None, timeout=600) -> str:
     return out
 
 
-@pytest.fixture(scope='module')
-def wheel(tmp_path_factory) -> Path:
-    """The wheel built from a copy of the source."""
-    reason = _missing_build_tools()
-    if reason:
-        pytest.skip(reason)
-    src = tmp_path_factory.mktemp('src')
+def _copy_source(src: Path) -> None:
+    """Copy what a source distribution needs from the clone to ``src``."""
     ignore = shutil.ignore_patterns('__pycache__', '.mim', '*.egg-info')
     for name in SOURCE:
         path = REPO_ROOT / name
@@ -58,12 +54,42 @@ def wheel(tmp_path_factory) -> Path:
             shutil.copytree(path, src / name, ignore=ignore)
         else:
             shutil.copy(path, src / name)
-    dist = tmp_path_factory.mktemp('dist')
+
+
+def _build_wheel(src: Path, dist: Path) -> Path:
     _run([sys.executable, '-m', 'pip', 'wheel', '.', '--no-deps',
           '--no-build-isolation', '-q', '-w', dist], cwd=src)
     wheels = list(dist.glob('mmrank-*.whl'))
     assert len(wheels) == 1, wheels
     return wheels[0]
+
+
+@pytest.fixture(scope='module')
+def wheel(tmp_path_factory) -> Path:
+    """The wheel built from a copy of the source."""
+    reason = _missing_build_tools()
+    if reason:
+        pytest.skip(reason)
+    src = tmp_path_factory.mktemp('src')
+    _copy_source(src)
+    return _build_wheel(src, tmp_path_factory.mktemp('dist'))
+
+
+def test_wheel_from_the_sdist_carries_the_same_files(wheel, tmp_path):
+    """An sdist holds mmrank/.mim (not the clone's folders); the wheel
+    built from it has the same files."""
+    src = tmp_path / 'src'
+    src.mkdir()
+    _copy_source(src)
+    _run([sys.executable, 'setup.py', '-q', 'sdist', '-d', tmp_path / 'sd'],
+         cwd=src)
+    with tarfile.open(next((tmp_path / 'sd').glob('mmrank-*.tar.gz'))) as tar:
+        tar.extractall(tmp_path / 'unpacked')
+    unpacked = next((tmp_path / 'unpacked').glob('mmrank-*'))
+    assert not (unpacked / 'configs').exists()
+    from_sdist = _build_wheel(unpacked, tmp_path / 'dist')
+    names = [set(zipfile.ZipFile(w).namelist()) for w in (wheel, from_sdist)]
+    assert names[0] == names[1]
 
 
 def test_console_scripts_name_existing_tools(monkeypatch, capsys):
