@@ -67,7 +67,9 @@ def test_negative_label_stops():
     model = build_detector(DETECTORS[0][0])
     data = demo_batch(model, num_items=[2])
     data['data_samples'][0].gt_instances.labels[0] = -1
-    with pytest.raises(ValueError, match='got class label -1'):
+    with pytest.raises(ValueError,
+                       match=r'RankingRetinaHead got class label -1: class '
+                       r'values must be in \[0, num_classes=10\)'):
         _loss(model, data)
 
 

@@ -208,12 +208,19 @@ class RankingHeadMixin:
         if not bool(bad.any()):
             return
         label = int(labels[bad][0])
+        if label < 0:
+            raise ValueError(
+                f'{type(self).__name__} got class label {label}: class '
+                f'values must be in [0, num_classes={self.num_classes}). '
+                'Check the annotations (a negative label is no class; '
+                'objects to leave out of training belong in the ignored '
+                'instances)')
         raise ValueError(
             f'{type(self).__name__} got class label {label} but has '
             f'num_classes={self.num_classes}: class values must be smaller '
-            'than num_classes (and not negative), else those objects would '
-            'be trained as background. Set num_classes of this head in the '
-            'config (e.g. model.bbox_head.num_classes, or '
+            'than num_classes, else those objects would be trained as '
+            'background. Set num_classes of this head in the config (e.g. '
+            'model.bbox_head.num_classes, or '
             'model.roi_head.bbox_head.num_classes) to the number of classes '
             f'of the dataset (at least {int(labels.max()) + 1} here), and '
             'check the dataset\'s metainfo classes')
