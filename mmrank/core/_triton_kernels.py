@@ -6,8 +6,9 @@ import triton.language as tl
 
 @triton.jit
 def negatives_pass(logits_ptr, targets_ptr, lower_ptr, upper_ptr, centre_ptr,
-                   bound_ptr, table_ptr, out_ptr, num, num_pos, steps,
-                   GRADIENT: tl.constexpr, BLOCK: tl.constexpr):
+                   bound_ptr, table_ptr, out_ptr, num, num_pos,
+                   STEPS: tl.constexpr, GRADIENT: tl.constexpr,
+                   BLOCK: tl.constexpr):
     """One block of the flat batch: window search, then scatter or gather.
 
     ``lower``/``upper`` are ``s + delta`` and ``s - delta`` (float64, P).
@@ -23,12 +24,15 @@ def negatives_pass(logits_ptr, targets_ptr, lower_ptr, upper_ptr, centre_ptr,
     keep = inside & (target == 0) & (logit > tl.load(bound_ptr).to(tl.float64))
     query = logit - tl.load(centre_ptr)
     # lo = #{i: lower_i < q}, hi = #{i: upper_i <= q}: two binary searches
-    # over [0, num_pos], ``steps`` = bit length of num_pos halvings.
+    # over [0, num_pos], ``STEPS`` = bit length of num_pos halvings (a
+    # compile-time constant: one kernel per power of two of P, and Triton's
+    # interpreter then loops over a Python int, which it needs under
+    # numpy >= 2.5).
     lo_a = tl.zeros([BLOCK], dtype=tl.int32)
     lo_b = tl.zeros([BLOCK], dtype=tl.int32) + num_pos
     hi_a = tl.zeros([BLOCK], dtype=tl.int32)
     hi_b = tl.zeros([BLOCK], dtype=tl.int32) + num_pos
-    for _ in range(steps):
+    for _ in range(STEPS):
         lo_open = keep & (lo_a < lo_b)
         lo_mid = (lo_a + lo_b) // 2
         below = lo_open & (tl.load(lower_ptr + lo_mid, mask=lo_open, other=0)

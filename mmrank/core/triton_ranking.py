@@ -171,7 +171,7 @@ def _launch(scores: Tensor, logits: Tensor, targets: Tensor, centre: Tensor,
                          out,
                          num,
                          num_pos,
-                         num_pos.bit_length(),
+                         STEPS=num_pos.bit_length(),
                          GRADIENT=gradient,
                          BLOCK=_BLOCK)
 

@@ -180,10 +180,11 @@ signature = dict(
     logits_ptr='*bf16', targets_ptr='*fp32', lower_ptr='*fp64',
     upper_ptr='*fp64', centre_ptr='*fp64', bound_ptr='*bf16',
     table_ptr='*fp64', out_ptr='*fp32', num='i32', num_pos='i32',
-    steps='i32', GRADIENT='constexpr', BLOCK='constexpr')
+    STEPS='constexpr', GRADIENT='constexpr', BLOCK='constexpr')
 for gradient in (False, True):
     source = ASTSource(fn=negatives_pass, signature=signature,
-                       constexprs=dict(GRADIENT=gradient, BLOCK=1024))
+                       constexprs=dict(STEPS=11, GRADIENT=gradient,
+                                       BLOCK=1024))
     ptx = triton.compile(source, target=GPUTarget('cuda', 90, 32)).asm['ptx']
     print(gradient, 'atom.global' in ptx)
 """
