@@ -92,16 +92,28 @@ def version_problems(lines: List[str],
     return problems
 
 
+#: Distributions that provide the same modules as a required one (opencv's
+#: builds; model-index is the name the modelindex module ships under too).
+ALTERNATIVES: Dict[str, Tuple[str, ...]] = {
+    'opencv-python': ('opencv-python-headless', 'opencv-contrib-python',
+                      'opencv-contrib-python-headless'),
+    'modelindex': ('model-index', ),
+}
+
+
 def installed_version(name: str) -> Optional[str]:
-    """Installed version of distribution ``name``, or None."""
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
+    """Installed version of distribution ``name`` (or of one that provides
+    the same modules, ALTERNATIVES), or None."""
+    for candidate in (name, ) + ALTERNATIVES.get(name, ()):
+        try:
+            return metadata.version(candidate)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
 
 
 def import_problems() -> List[str]:
-    """Modules of IMPORTS that fail to import, and the setuptools bound."""
+    """Modules of IMPORTS that fail to import."""
     problems = []
     for module in IMPORTS:
         try:

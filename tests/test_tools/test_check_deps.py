@@ -95,3 +95,14 @@ def test_a_missing_pkg_resources_is_named_with_the_fix():
     assert result.returncode == 0, result.stderr
     assert "import pkg_resources: ModuleNotFoundError" in result.stdout
     assert "pip install 'setuptools<82'" in result.stdout
+
+
+def test_equivalent_distributions_satisfy_a_requirement():
+    # The GPU machine ships opencv-python-headless; model-index provides
+    # the modelindex module mmpretrain imports.
+    assert check_deps.ALTERNATIVES['opencv-python'][0] == \
+        'opencv-python-headless'
+    found = check_deps.version_problems(
+        ['opencv-python', 'modelindex'],
+        {'opencv-python-headless': '4.10.0', 'model-index': '0.1.11'}.get)
+    assert found == []
