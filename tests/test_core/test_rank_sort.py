@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from mmrank.core import rank_sort_loss
-from mmrank.core.ranking import engine
+from mmrank.core.ranking import steps
 from mmrank.core.ranking.ordered_sums import ordered_step_sums
 from ..conftest import repo_path
 
@@ -232,7 +232,7 @@ def test_engine_windows_used_on_large_queries(monkeypatch):
     # The grid and the binary search give the same RS values.
     logits, targets = make_case(1)
     first = run(logits, targets)
-    monkeypatch.setattr(engine, 'GRID_MIN_QUERIES', 0)
+    monkeypatch.setattr(steps, 'GRID_MIN_QUERIES', 0)
     second = run(logits, targets)
     for a, b in itertools.zip_longest(first, second):
         close(a, b, atol=1e-12)
