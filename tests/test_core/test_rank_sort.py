@@ -9,7 +9,6 @@ min positive - delta``, denominators compared with 1e-10; float64 here).
 Neither shares code with the implementation.
 """
 import itertools
-import runpy
 
 import pytest
 import torch
@@ -17,12 +16,10 @@ import torch
 from mmrank.core import rank_sort_loss
 from mmrank.core.ranking import steps
 from mmrank.core.ranking.ordered_sums import ordered_step_sums
-from ..conftest import repo_path
+from mmrank.testing import rank_sort_loop
 
 RS_EPS = 1e-10
-AUTHORS_LOOP = runpy.run_path(
-    repo_path('tools', 'analysis_tools',
-              'benchmark_losses.py'))['rank_sort_loop']
+AUTHORS_LOOP = rank_sort_loop
 
 
 def step(x, delta):
