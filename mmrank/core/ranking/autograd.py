@@ -14,6 +14,7 @@ from typing import (Callable, List, NamedTuple, Optional, Sequence, Tuple,
 import torch
 from torch import Tensor
 
+from ..reduction import zero_loss
 from .backends import negative_passes
 from .engine import Ranking, check_inputs, rank_positives
 from .negatives import NegativePasses
@@ -108,15 +109,6 @@ class _RankingFunction(torch.autograd.Function):
                 grad).to(input_dtype))
         return (None, None, None, None, None, None, None, grad_logits,
                 *grad_inputs)
-
-
-def zero_loss(tensor: Tensor) -> Tensor:
-    """A zero scalar in ``tensor``'s graph, so its gradient is zero.
-
-    Summing one element only: a half-precision sum of all could overflow
-    to inf, and ``inf * 0`` is NaN.
-    """
-    return tensor[:1].sum() * 0
 
 
 def apply_ranking_loss(kernel: LossKernel,

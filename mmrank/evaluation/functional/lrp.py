@@ -54,7 +54,7 @@ class LRPCurve:
 
     All arrays have one entry per distinct score (descending); entry i
     evaluates the detections scoring at least ``thresholds[i]``.
-    Undefined components (no TP yet) are NaN.
+    Undefined components (no TP at or above the threshold) are NaN.
     """
     thresholds: np.ndarray
     num_tp: np.ndarray
