@@ -49,7 +49,8 @@ def prediction_record(sample: dict) -> dict:
 
 def mask_iou(det_rles: list, gt_rles: list,
              gt_iscrowd: np.ndarray) -> np.ndarray:
-    """COCO mask IoU (crowd regions as in :func:`~.functional.coco_bbox_iou`)."""
+    """COCO mask IoU (crowd regions as in
+    :func:`~.functional.coco_bbox_iou`)."""
     from pycocotools import mask as mask_util
     return np.asarray(
         mask_util.iou(det_rles, gt_rles, [int(c) for c in gt_iscrowd]),

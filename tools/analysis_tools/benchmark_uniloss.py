@@ -15,15 +15,16 @@ comparisons::
 The MSE baseline is mmpose's ``KeypointMSELoss`` when mmpose is installed
 (``F.mse_loss`` otherwise, the same value). Times are medians over
 ``--repeats`` runs after one warm-up; peak memory is measured first, with
-:mod:`mmrank.testing.probes` as in ``benchmark_losses.py`` (CUDA: ``max_memory_allocated``; CPU: sampled
-resident set size with blocks above 1 MiB forced to ``mmap``), above what
-was held before the call, gradient included. The timed runs then use
-glibc's 32 MiB mmap threshold, where its dynamic threshold settles in a
-training process (with every block above 1 MiB page-faulting afresh, the
-UniLoss times would double). UniLoss is run with each number of
-anchors in ``--anchors`` (per kind: good, nearby, random), which shows that
-its memory does not grow with the anchors; a dense ``t x l`` float32 anchor
-matrix, as in the authors' pose code, is quoted for comparison.
+:mod:`mmrank.testing.probes` as in ``benchmark_losses.py`` (CUDA:
+``max_memory_allocated``; CPU: sampled resident set size with blocks above 1
+MiB forced to ``mmap``), above what was held before the call, gradient
+included. The timed runs then use glibc's 32 MiB mmap threshold, where its
+dynamic threshold settles in a training process (with every block above 1
+MiB page-faulting afresh, the UniLoss times would double). UniLoss is run
+with each number of anchors in ``--anchors`` (per kind: good, nearby,
+random), which shows that its memory does not grow with the anchors; a dense
+``t x l`` float32 anchor matrix, as in the authors' pose code, is quoted for
+comparison.
 """
 import argparse
 import statistics

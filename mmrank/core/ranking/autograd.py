@@ -68,7 +68,8 @@ class _RankingFunction(torch.autograd.Function):
     def forward(ctx, kernel: LossKernel, delta: float,
                 passes: Type[NegativePasses], with_grad: bool,
                 out_dtypes: Tuple[torch.dtype, ...], pos_index: Tensor,
-                targets: Tensor, logits: Tensor, *inputs: Tensor) -> Tuple[Tensor, ...]:
+                targets: Tensor, logits: Tensor,
+                *inputs: Tensor) -> Tuple[Tensor, ...]:
         ranking = rank_positives(logits, targets, pos_index, delta, passes)
         terms = kernel(ranking, tuple(ranking.sorted_values(x)
                                       for x in inputs), with_grad)

@@ -12,13 +12,13 @@ positive logits ``s`` (few: at most ~1e4) and ``H(x) = clamp(x / (2 delta)
 
 The torch path (:class:`~.negatives.TorchPasses`) gathers the relevant
 negatives (``targets == 0`` and logit above the bound), converts them to
-float64, finds their windows among the positives and scatters or gathers. Each pass
-here is one kernel that streams the logits and targets once in their own
-dtypes: a program takes a block of entries, drops the non-negatives and
-those at or below the bound, converts the rest to float64 centred logits,
-finds each one's window by a binary search over the positives (``lo =
-#{i: s_i + delta < q}``, ``hi = #{i: s_i - delta <= q}``, the bounds of
-``torch.searchsorted`` on the same float64 tables) and then
+float64, finds their windows among the positives and scatters or gathers.
+Each pass here is one kernel that streams the logits and targets once in
+their own dtypes: a program takes a block of entries, drops the
+non-negatives and those at or below the bound, converts the rest to float64
+centred logits, finds each one's window by a binary search over the
+positives (``lo = #{i: s_i + delta < q}``, ``hi = #{i: s_i - delta <= q}``,
+the bounds of ``torch.searchsorted`` on the same float64 tables) and then
 
 - adds its count and its centred logit to difference arrays at ``lo`` and
   ``hi`` (float64 atomics; the two end slots, which hold most negatives
