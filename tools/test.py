@@ -4,7 +4,7 @@ The command-line contract is mmdet 3.x's ``tools/test.py``; the config's
 ``default_scope`` decides which package builds the modules. For detectors,
 ``--lrp-thresholds FILE`` tests at the class-wise LRP-optimal score
 thresholds of a ``bbox_lrp_thresholds.json`` (see
-:mod:`mmrank.apis.lrp_thresholds`).
+:mod:`mmrank.evaluation.lrp_thresholds`).
 """
 import argparse
 import os

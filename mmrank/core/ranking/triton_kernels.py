@@ -1,5 +1,5 @@
-"""The Triton kernel of :mod:`mmrank.core.triton_ranking` (imports triton,
-so that module imports this one only when a kernel runs)."""
+"""The Triton kernel of :mod:`.triton_passes` (imports triton, so that
+module imports this one only when a kernel runs)."""
 import triton
 import triton.language as tl
 
@@ -13,9 +13,9 @@ def negatives_pass(logits_ptr, targets_ptr, lower_ptr, upper_ptr, centre_ptr,
 
     ``lower``/``upper`` are ``s + delta`` and ``s - delta`` (float64, P).
     With ``GRADIENT``, ``table`` holds the rows ``A``, ``B``, ``C`` (P + 1
-    each) of ``_step_tables`` and ``g_j`` goes to ``out[j]``; otherwise
-    ``table`` is the (4, P + 1) difference array (counts at ``lo``, at
-    ``hi``, centred-logit sums at ``lo``, at ``hi``) to add to.
+    each) of :func:`.steps.step_tables` and ``g_j`` goes to ``out[j]``;
+    otherwise ``table`` is the (4, P + 1) difference array (counts at
+    ``lo``, at ``hi``, centred-logit sums at ``lo``, at ``hi``) to add to.
     """
     offsets = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     inside = offsets < num
