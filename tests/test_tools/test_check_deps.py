@@ -97,12 +97,20 @@ def test_a_missing_pkg_resources_is_named_with_the_fix():
     assert "pip install 'setuptools<82'" in result.stdout
 
 
-def test_equivalent_distributions_satisfy_a_requirement():
+def test_equivalent_distributions_satisfy_a_requirement(monkeypatch):
     # The GPU machine ships opencv-python-headless; model-index provides
     # the modelindex module mmpretrain imports.
-    assert check_deps.ALTERNATIVES['opencv-python'][0] == \
-        'opencv-python-headless'
-    found = check_deps.version_problems(
-        ['opencv-python', 'modelindex'],
-        {'opencv-python-headless': '4.10.0', 'model-index': '0.1.11'}.get)
-    assert found == []
+    present = {'opencv-python-headless': '4.10.0', 'model-index': '0.1.11'}
+
+    def version(name):
+        if name not in present:
+            raise check_deps.metadata.PackageNotFoundError(name)
+        return present[name]
+
+    monkeypatch.setattr(check_deps.metadata, 'version', version)
+    assert check_deps.installed_version('opencv-python') == '4.10.0'
+    assert check_deps.installed_version('modelindex') == '0.1.11'
+    assert check_deps.installed_version('mmcv') is None
+    assert check_deps.version_problems(
+        ['opencv-python', 'modelindex>=0.1'],
+        check_deps.installed_version) == []
