@@ -9,7 +9,7 @@ import pytest
 import torch
 
 if not torch.cuda.is_available():
-    # Without a GPU the Triton kernels (mmrank.core.triton_ranking) are
+    # Without a GPU the Triton kernels (mmrank.core.ranking.triton_passes) are
     # tested on CPU tensors in Triton's interpreter, which triton selects
     # when it is first imported: set here, before any test module imports
     # it (mmengine and torchvision bring it in).

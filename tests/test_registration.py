@@ -75,7 +75,11 @@ def mmrank_types() -> set:
             if registry is None:
                 continue
             for key, module in registry.module_dict.items():
-                if getattr(module, '__module__', '').startswith('mmrank.'):
+                where = getattr(module, '__module__', '')
+                # host_compat's entries stand in for mmpretrain's own
+                # multimodal models beside transformers >= 4.56.
+                if where.startswith('mmrank.') and \
+                        where != 'mmrank.utils.host_compat':
                     found.add((host, name, key))
     return found
 

@@ -25,6 +25,10 @@ REQUIREMENT_FILES = ('runtime.txt', 'optional.txt', 'tests.txt')
 EXTRA_REQUIREMENTS = ('torch>=2.6.0', 'torchvision')
 IMPORTS = ('torchvision', 'mmcv.ops', 'mmdet', 'mmpose', 'mmpretrain',
            'xtcocotools.coco', 'pkg_resources')
+#: Why pkg_resources is needed and what to install.
+PKG_RESOURCES_FIX = ("mmengine 0.10.7 resolves 'mmdet::' base configs with "
+                     "it; setuptools 82 removed it: pip install "
+                     "'setuptools<82'")
 _REQUIREMENT = re.compile(r'^([A-Za-z0-9_.\-]+)\s*(.*)$')
 _CLAUSE = re.compile(r'^(==|>=|<=|<|>|!=)\s*([0-9][0-9.]*)$')
 _COMPARE: Dict[str, Callable[[tuple, tuple], bool]] = {
@@ -83,29 +87,41 @@ def version_problems(lines: List[str],
             problems.append(f'{name}: not installed (need {line})')
         elif not all(_COMPARE[op](release(version), release(bound))
                      for op, bound in clauses):
-            problems.append(f'{name}: {version} installed, need {line}')
+            problems.append(f'{name}: {version} installed, need {line} '
+                            f"(pip install '{line}')")
     return problems
 
 
+#: Distributions that provide the same modules as a required one (opencv's
+#: builds; model-index is the name the modelindex module ships under too).
+ALTERNATIVES: Dict[str, Tuple[str, ...]] = {
+    'opencv-python': ('opencv-python-headless', 'opencv-contrib-python',
+                      'opencv-contrib-python-headless'),
+    'modelindex': ('model-index', ),
+}
+
+
 def installed_version(name: str) -> Optional[str]:
-    """Installed version of distribution ``name``, or None."""
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
+    """Installed version of distribution ``name`` (or of one that provides
+    the same modules, ALTERNATIVES), or None."""
+    for candidate in (name, ) + ALTERNATIVES.get(name, ()):
+        try:
+            return metadata.version(candidate)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
 
 
 def import_problems() -> List[str]:
-    """Modules of IMPORTS that fail to import, and the setuptools bound."""
+    """Modules of IMPORTS that fail to import."""
     problems = []
     for module in IMPORTS:
         try:
             importlib.import_module(module)
         except Exception as err:  # noqa: BLE001 (any failure disqualifies)
-            problems.append(f'import {module}: {type(err).__name__}: {err}')
-    setuptools = installed_version('setuptools')
-    if setuptools is not None and release(setuptools) >= (82, 0, 0):
-        problems.append(f'setuptools {setuptools}: need < 82 (pkg_resources)')
+            fix = PKG_RESOURCES_FIX if module == 'pkg_resources' else ''
+            problems.append(f'import {module}: {type(err).__name__}: {err}'
+                            + (f' ({fix})' if fix else ''))
     return problems
 
 

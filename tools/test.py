@@ -4,7 +4,7 @@ The command-line contract is mmdet 3.x's ``tools/test.py``; the config's
 ``default_scope`` decides which package builds the modules. For detectors,
 ``--lrp-thresholds FILE`` tests at the class-wise LRP-optimal score
 thresholds of a ``bbox_lrp_thresholds.json`` (see
-:mod:`mmrank.apis.lrp_thresholds`).
+:mod:`mmrank.evaluation.lrp_thresholds`).
 """
 import argparse
 import os
@@ -14,7 +14,8 @@ from mmengine.evaluator import DumpResults
 
 import mmrank  # noqa: F401  (registration, weights-only checkpoints)
 from mmrank.utils import (add_trust_checkpoint_argument,
-                          apply_trust_checkpoint, build_runner, load_config)
+                          apply_trust_checkpoint, build_runner,
+                          close_distributed, load_config)
 from mmrank.utils.tool_errors import explain_tool_errors
 
 
@@ -72,11 +73,8 @@ def add_lrp_thresholds(cfg: Config, thresholds: str) -> None:
     ]
 
 
-def main() -> None:
-    args = parse_args()
-    apply_trust_checkpoint(args)
-    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-        raise ValueError('--out must be a .pkl or .pickle file')
+def test(args: argparse.Namespace) -> None:
+    """Build the runner of ``args`` and test the checkpoint."""
     with explain_tool_errors():
         cfg = load_config(args.config, args.launcher, args.cfg_options,
                           args.work_dir)
@@ -89,6 +87,15 @@ def main() -> None:
         if args.out is not None:
             runner.test_evaluator.metrics.append(dump_metric(cfg, args.out))
         runner.test()
+
+
+def main() -> None:
+    args = parse_args()
+    apply_trust_checkpoint(args)
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise ValueError('--out must be a .pkl or .pickle file')
+    test(args)
+    close_distributed()
 
 
 def dump_metric(cfg: Config, out: str) -> object:

@@ -13,7 +13,8 @@ from mmengine.config import Config, DictAction
 
 import mmrank  # noqa: F401  (registration, weights-only checkpoints)
 from mmrank.utils import (add_trust_checkpoint_argument,
-                          apply_trust_checkpoint, build_runner, load_config)
+                          apply_trust_checkpoint, build_runner,
+                          close_distributed, load_config)
 from mmrank.utils.tool_errors import explain_tool_errors
 
 
@@ -74,6 +75,7 @@ def main() -> None:
     apply_trust_checkpoint(args)
     with explain_tool_errors():
         build_runner(build_config(args)).train()
+    close_distributed()
 
 
 if __name__ == '__main__':

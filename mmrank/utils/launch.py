@@ -1,5 +1,6 @@
 """Shared set-up of ``tools/train.py`` and ``tools/test.py``."""
 import argparse
+import gc
 import os
 import os.path as osp
 from typing import Optional
@@ -82,3 +83,26 @@ def setup_cpu_distributed(cfg: Config) -> None:
     if not torch_dist.is_initialized():
         torch_dist.init_process_group(backend='gloo')
     os.environ.setdefault('LOCAL_RANK', '0')
+
+
+def close_distributed() -> None:
+    """End a distributed run: wait for every rank, then destroy the process
+    group and free it while Python still runs.
+
+    A process group's gloo worker threads release each finished collective
+    (and the tensors it holds) after reporting it done. Tensors made in
+    Python need the GIL for that; once the main thread has begun to shut the
+    interpreter down, a worker that asks for the GIL is ended with
+    ``pthread_exit`` inside a C++ destructor, and the process aborts with
+    ``terminate called without an active exception`` after a successful
+    run. mmengine never destroys the group, and the DDP wrapper keeps it
+    alive past ``destroy_process_group``, so the group (and with it the
+    workers, joined by its destructor with the GIL released) is freed here by
+    collecting the finished runner's reference cycles. Call it after the
+    runner is no longer referenced; a no-op without a process group.
+    """
+    if not torch_dist.is_initialized():
+        return
+    torch_dist.barrier()
+    torch_dist.destroy_process_group()
+    gc.collect()

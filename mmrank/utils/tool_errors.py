@@ -9,7 +9,10 @@ into messages with the fix:
   packages' registries of the same kind (as ``scope.Name``);
 - a download that fails while loading weights (a bare ``URLError``, e.g. a
   stock config's ImageNet backbone offline) names the file and how to train
-  without it.
+  without it;
+- a missing ``pkg_resources`` (mmengine 0.10.7 imports it to resolve the
+  ``mmdet::``/``mmpose::``/``mmpretrain::`` bases every mmrank config
+  inherits; setuptools 82 removed it) names the setuptools to install.
 """
 import difflib
 import re
@@ -34,6 +37,14 @@ class UnknownTypeError(KeyError):
 
 class WeightsDownloadError(ConnectionError):
     """Weights that could not be downloaded."""
+
+
+#: What to do when ``pkg_resources`` cannot be imported.
+PKG_RESOURCES_FIX = (
+    "mmengine 0.10.7 resolves base configs such as 'mmdet::...' (which every "
+    'mmrank config inherits) with pkg_resources, which setuptools 82 removed '
+    "(Python >= 3.12 venvs start without setuptools): pip install "
+    "'setuptools<82'")
 
 
 def _root_registry(name: str) -> Optional[Registry]:
@@ -160,3 +171,9 @@ def explain_tool_errors() -> Iterator[None]:
             if hint is None:
                 raise
             raise UnknownTypeError(f'{hint}\n({message})') from err
+        except ModuleNotFoundError as err:
+            if err.name != 'pkg_resources':
+                raise
+            raise ModuleNotFoundError(
+                f'No module named pkg_resources. {PKG_RESOURCES_FIX}',
+                name='pkg_resources') from err

@@ -9,7 +9,7 @@ from torch import nn
 from mmrank.apis import (apply_lrp_thresholds, read_lrp_thresholds,
                          thresholded_predictions, thresholds_by_label)
 from mmrank.evaluation.functional import ClassLRP, LRPSummary
-from mmrank.evaluation.metrics.lrp_metric import thresholds_dict
+from mmrank.evaluation.lrp_thresholds import thresholds_dict
 
 CLASSES = ('cat', 'dog', 'bird')
 FILE = {'cat': dict(threshold=0.5, oLRP=0.4, num_gt=3),
@@ -69,12 +69,16 @@ def test_label_beyond_the_thresholds_is_an_error():
 
 
 class Detector(nn.Module):
+    """``test_step`` runs the forward pass, as mmengine's ``BaseModel``."""
 
-    def test_step(self, data):
+    def forward(self, data):
         from mmdet.structures import DetDataSample
         sample = DetDataSample()
         sample.pred_instances = detections()
         return [sample]
+
+    def test_step(self, data):
+        return self(data)
 
 
 def test_thresholded_test_step_is_restored():

@@ -9,20 +9,17 @@ min positive - delta``, denominators compared with 1e-10; float64 here).
 Neither shares code with the implementation.
 """
 import itertools
-import runpy
 
 import pytest
 import torch
 
 from mmrank.core import rank_sort_loss
-from mmrank.core.ranking import engine
+from mmrank.core.ranking import steps
 from mmrank.core.ranking.ordered_sums import ordered_step_sums
-from ..conftest import repo_path
+from mmrank.testing import rank_sort_loop
 
 RS_EPS = 1e-10
-AUTHORS_LOOP = runpy.run_path(
-    repo_path('tools', 'analysis_tools',
-              'benchmark_losses.py'))['rank_sort_loop']
+AUTHORS_LOOP = rank_sort_loop
 
 
 def step(x, delta):
@@ -232,7 +229,7 @@ def test_engine_windows_used_on_large_queries(monkeypatch):
     # The grid and the binary search give the same RS values.
     logits, targets = make_case(1)
     first = run(logits, targets)
-    monkeypatch.setattr(engine, 'GRID_MIN_QUERIES', 0)
+    monkeypatch.setattr(steps, 'GRID_MIN_QUERIES', 0)
     second = run(logits, targets)
     for a, b in itertools.zip_longest(first, second):
         close(a, b, atol=1e-12)

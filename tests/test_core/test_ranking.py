@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from mmrank.core import alrp_loss, ap_loss
-from mmrank.core.ranking import engine, ranking_statistics
+from mmrank.core.ranking import ranking_statistics, steps
 
 EPS = 1e-5  # N_FP threshold of the aLRP gradient (issue 3)
 DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
@@ -22,7 +22,7 @@ DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
 def window_lookup(request, monkeypatch):
     """Run a test with the CPU lookup grid forced on, and without it."""
     if request.param == 'grid':
-        monkeypatch.setattr(engine, 'GRID_MIN_QUERIES', 0)
+        monkeypatch.setattr(steps, 'GRID_MIN_QUERIES', 0)
     return request.param
 
 

@@ -14,8 +14,9 @@ import sys
 import pytest
 import torch
 
-from mmrank.core import triton_ranking
-from mmrank.core.ranking import engine
+from mmrank.core.ranking import engine, steps
+from mmrank.core.ranking import triton_passes
+from mmrank.core.ranking.backends import logit_pass_impl
 
 from ..conftest import repo_path
 
@@ -28,7 +29,7 @@ DELTA = 1.0
 @pytest.fixture
 def kernel_device(device):
     """The ``device`` fixture; CPU tensors need the interpreter."""
-    if device == 'cpu' and not triton_ranking.available('cpu'):
+    if device == 'cpu' and not triton_passes.available('cpu'):
         pytest.skip('CPU tensors need the Triton interpreter: run with '
                     'TRITON_INTERPRET=1 set (the cuda variants test the '
                     'compiled kernels)')
@@ -47,28 +48,29 @@ def centre_and_bound(logits, pos_index, delta):
 def check_case(logits, targets, device, delta=DELTA, out_dtype=None):
     """Both kernels against the torch path on one flat batch."""
     pos_index = torch.nonzero(targets > 0).squeeze(1)
-    ref = engine.rank_positives(logits, targets, pos_index, delta)
+    ranking = engine.rank_positives(logits, targets, pos_index, delta)
+    ref = ranking.negatives
     centre, bound = centre_and_bound(logits, pos_index, delta)
     args = [t.to(device) for t in (logits, targets, centre, bound)]
     scores = ref.scores.to(device)
-    num_fp = triton_ranking.false_positive_counts(scores, *args, delta)
+    num_fp = triton_passes.false_positive_counts(scores, *args, delta)
     assert num_fp.dtype == torch.float64 and num_fp.shape == scores.shape
     torch.testing.assert_close(
         num_fp.cpu(),
-        engine.false_positive_counts(ref.scores, ref.neg_scores, ref.lo,
-                                     ref.hi, delta),
+        steps.false_positive_counts(ref.scores, ref.neg_scores, ref.lo,
+                                    ref.hi, delta),
         rtol=1e-5,
-        atol=1e-5 * max(1.0, float(ref.num_fp.max())))
+        atol=1e-5 * max(1.0, float(ranking.num_fp.max())))
 
     share = torch.rand(scores.numel(), dtype=torch.float64) + 0.1
-    expected = engine.step_sums(ref.scores, share, ref.neg_scores, ref.lo,
-                                ref.hi, delta)
+    expected = steps.step_sums(ref.scores, share, ref.neg_scores, ref.lo,
+                               ref.hi, delta)
     out_dtype = out_dtype or torch.promote_types(logits.dtype, torch.float32)
     out = torch.full(logits.shape,
                      float('nan'),
                      dtype=out_dtype,
                      device=device)
-    triton_ranking.negative_gradient(scores, share.to(device), *args, delta,
+    triton_passes.negative_gradient(scores, share.to(device), *args, delta,
                                      out)
     out = out.cpu()
     written = torch.zeros(logits.shape, dtype=torch.bool)
@@ -97,10 +99,10 @@ def random_case(seed, num=2000, num_pos=40, dtype=torch.float64, ignored=0.05):
 def test_runs_interpreted_on_cpu(kernel_device, monkeypatch):
     if kernel_device == 'cuda':
         pytest.skip('the cuda variant runs the compiled kernels')
-    from mmrank.core._triton_kernels import negatives_pass
+    from mmrank.core.ranking.triton_kernels import negatives_pass
     assert type(negatives_pass).__name__ == 'InterpretedFunction'
     monkeypatch.delenv('TRITON_INTERPRET')
-    assert not triton_ranking.available('cpu')
+    assert not triton_passes.available('cpu')
 
 
 @pytest.mark.parametrize('seed', [0, 1])
@@ -180,10 +182,11 @@ signature = dict(
     logits_ptr='*bf16', targets_ptr='*fp32', lower_ptr='*fp64',
     upper_ptr='*fp64', centre_ptr='*fp64', bound_ptr='*bf16',
     table_ptr='*fp64', out_ptr='*fp32', num='i32', num_pos='i32',
-    steps='i32', GRADIENT='constexpr', BLOCK='constexpr')
+    STEPS='constexpr', GRADIENT='constexpr', BLOCK='constexpr')
 for gradient in (False, True):
     source = ASTSource(fn=negatives_pass, signature=signature,
-                       constexprs=dict(GRADIENT=gradient, BLOCK=1024))
+                       constexprs=dict(STEPS=11, GRADIENT=gradient,
+                                       BLOCK=1024))
     ptx = triton.compile(source, target=GPUTarget('cuda', 90, 32)).asm['ptx']
     print(gradient, 'atom.global' in ptx)
 """
@@ -195,7 +198,7 @@ def test_compiles_for_hopper_without_a_gpu():
     env = {k: v for k, v in os.environ.items() if k != 'TRITON_INTERPRET'}
     proc = subprocess.run([
         sys.executable, '-c', COMPILE_FOR_HOPPER,
-        repo_path('mmrank', 'core', '_triton_kernels.py')
+        repo_path('mmrank', 'core', 'ranking', 'triton_kernels.py')
     ],
                           capture_output=True,
                           text=True,
@@ -207,16 +210,16 @@ def test_compiles_for_hopper_without_a_gpu():
 
 
 def test_impl_resolution(monkeypatch):
-    cpu_kernels = triton_ranking.available('cpu')
-    assert triton_ranking.logit_pass_impl('auto', 'cpu') == 'torch'
-    assert triton_ranking.logit_pass_impl('torch', 'cpu') == 'torch'
+    cpu_kernels = triton_passes.available('cpu')
+    assert logit_pass_impl('auto', 'cpu') == 'torch'
+    assert logit_pass_impl('torch', 'cpu') == 'torch'
     if cpu_kernels:
-        assert triton_ranking.logit_pass_impl('triton', 'cpu') == 'triton'
+        assert logit_pass_impl('triton', 'cpu') == 'triton'
     with pytest.raises(ValueError, match='impl must be one of'):
-        triton_ranking.logit_pass_impl('cuda', 'cpu')
+        logit_pass_impl('cuda', 'cpu')
     monkeypatch.delenv('TRITON_INTERPRET', raising=False)
     with pytest.raises(ValueError, match='impl="triton".*TRITON_INTERPRET'):
-        triton_ranking.logit_pass_impl('triton', 'cpu')
+        logit_pass_impl('triton', 'cpu')
 
 
 def test_bad_arguments(monkeypatch):
@@ -224,7 +227,7 @@ def test_bad_arguments(monkeypatch):
     pos_index = torch.nonzero(targets > 0).squeeze(1)
     centre, bound = centre_and_bound(logits, pos_index, DELTA)
     scores = logits[pos_index].sort().values - centre
-    fp = triton_ranking.false_positive_counts
+    fp = triton_passes.false_positive_counts
     with pytest.raises(ValueError, match='scores'):
         fp(scores.float(), logits, targets, centre, bound, DELTA)
     with pytest.raises(ValueError, match='targets'):
@@ -232,12 +235,12 @@ def test_bad_arguments(monkeypatch):
     with pytest.raises(ValueError, match='bound'):
         fp(scores, logits, targets, centre, bound.float(), DELTA)
     with pytest.raises(ValueError, match='share'):
-        triton_ranking.negative_gradient(scores, scores[1:], logits,
+        triton_passes.negative_gradient(scores, scores[1:], logits,
                                          targets, centre, bound, DELTA,
                                          torch.zeros(100))
     for out in (torch.zeros(3), torch.zeros(100, dtype=torch.bfloat16)):
         with pytest.raises(ValueError, match='out must be'):
-            triton_ranking.negative_gradient(scores, scores, logits, targets,
+            triton_passes.negative_gradient(scores, scores, logits, targets,
                                              centre, bound, DELTA, out)
     monkeypatch.delenv('TRITON_INTERPRET', raising=False)
     with pytest.raises(ValueError, match='TRITON_INTERPRET'):

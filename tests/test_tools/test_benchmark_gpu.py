@@ -10,6 +10,8 @@ import subprocess
 import pytest
 import torch
 
+from mmrank.testing import make_batch, mmcv_focal_loss, sigmoid_focal_loss
+
 from ..conftest import repo_path
 
 
@@ -40,12 +42,10 @@ def test_loss_benchmark_rows_per_device(device, capsys):
 def test_mmcv_focal_matches_eager_focal(device):
     if device == 'cpu':
         pytest.skip("mmcv's sigmoid_focal_loss has no CPU kernel")
-    bench = run_tool('benchmark_losses.py')
-    batch = bench['make_batch'](5000, 30, device, 0)
-    torch.testing.assert_close(bench['mmcv_focal_loss'](batch.logits,
-                                                        batch.targets),
-                               bench['sigmoid_focal_loss'](batch.logits,
-                                                           batch.targets),
+    batch = make_batch(5000, 30, device, 0)
+    torch.testing.assert_close(mmcv_focal_loss(batch.logits, batch.targets),
+                               sigmoid_focal_loss(batch.logits,
+                                                  batch.targets),
                                rtol=1e-5,
                                atol=1e-6)
 

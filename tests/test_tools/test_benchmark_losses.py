@@ -1,10 +1,13 @@
-"""Tests of tools/analysis_tools/benchmark_losses.py on tiny cases."""
+"""Tests of the references of mmrank.testing and of
+tools/analysis_tools/benchmark_losses.py on tiny cases."""
 import runpy
 
 import pytest
 import torch
 
 from mmrank.core import alrp_loss
+from mmrank.testing import (bce_loss, make_batch, per_positive_loop,
+                            sigmoid_focal_loss)
 
 from ..conftest import repo_path
 
@@ -15,11 +18,11 @@ def bench():
         repo_path('tools', 'analysis_tools', 'benchmark_losses.py'))
 
 
-def test_per_positive_loop_matches_alrp_loss(bench):
-    batch = bench['make_batch'](5000, 30, 'cpu', 0)
+def test_per_positive_loop_matches_alrp_loss():
+    batch = make_batch(5000, 30, 'cpu', 0)
     logits = batch.logits.double().requires_grad_()
-    loss = bench['per_positive_loop'](logits, batch.targets,
-                                      batch.loc_errors.double())
+    loss = per_positive_loop(logits, batch.targets,
+                             batch.loc_errors.double())
     loss.backward()
     reference = logits.detach().clone().requires_grad_()
     loss_cls, loss_loc = alrp_loss(reference, batch.targets,
@@ -31,7 +34,7 @@ def test_per_positive_loop_matches_alrp_loss(bench):
     torch.testing.assert_close(logits.grad, reference.grad)
 
 
-def test_focal_and_bce_ignore_entries(bench):
+def test_focal_and_bce_ignore_entries():
     logits = torch.tensor([2.0, -1.0, 0.5, 3.0])
     targets = torch.tensor([1, 0, -1, 0])
     labels = torch.tensor([1.0, 0.0, 0.0, 0.0])
@@ -41,11 +44,11 @@ def test_focal_and_bce_ignore_entries(bench):
         -0.75 * prob[1]**2 * (1 - prob[1]).log(),
         -0.75 * prob[3]**2 * (1 - prob[3]).log(),
     ]).sum()
-    assert bench['sigmoid_focal_loss'](logits, targets).item() == \
+    assert sigmoid_focal_loss(logits, targets).item() == \
         pytest.approx(focal.item(), rel=1e-5)
     bce = torch.nn.functional.binary_cross_entropy_with_logits(
         logits[[0, 1, 3]], labels[[0, 1, 3]], reduction='sum')
-    assert bench['bce_loss'](logits, targets).item() == pytest.approx(
+    assert bce_loss(logits, targets).item() == pytest.approx(
         bce.item(), rel=1e-5)
 
 

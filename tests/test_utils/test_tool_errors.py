@@ -98,3 +98,22 @@ def test_train_tool_answers_a_typo(tmp_path):
     assert out.returncode != 0
     assert "Unknown type 'aLRPLos' (mmdet::model registry): did you mean " \
         "'aLRPLoss'" in out.stderr, out.stderr[-3000:]
+
+
+def test_train_tool_names_the_setuptools_a_missing_pkg_resources_needs(
+        tmp_path):
+    """A fresh venv with setuptools >= 82 has no pkg_resources, which
+    mmengine 0.10.7 imports to resolve the config's ``mmdet::`` base."""
+    config = repo_path('configs', 'alrp_loss',
+                       'alrp-loss_retinanet_r18_fpn_digits.py')
+    code = ("import runpy, sys; sys.modules['pkg_resources'] = None; "
+            f"sys.argv = ['train.py', {config!r}, '--work-dir', "
+            f"{str(tmp_path)!r}]; "
+            "runpy.run_path('tools/train.py', run_name='__main__')")
+    out = subprocess.run([sys.executable, '-c', code], cwd=repo_path(),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith('ModuleNotFoundError: No module named '
+                           'pkg_resources'), out.stderr[-3000:]
+    assert "pip install 'setuptools<82'" in last

@@ -14,20 +14,19 @@ comparisons::
 
 The MSE baseline is mmpose's ``KeypointMSELoss`` when mmpose is installed
 (``F.mse_loss`` otherwise, the same value). Times are medians over
-``--repeats`` runs after one warm-up; peak memory is measured first, as in
-``benchmark_losses.py`` (CUDA: ``max_memory_allocated``; CPU: sampled
-resident set size with blocks above 1 MiB forced to ``mmap``), above what
-was held before the call, gradient included. The timed runs then use
-glibc's 32 MiB mmap threshold, where its dynamic threshold settles in a
-training process (with every block above 1 MiB page-faulting afresh, the
-UniLoss times would double). UniLoss is run with each number of
-anchors in ``--anchors`` (per kind: good, nearby, random), which shows that
-its memory does not grow with the anchors; a dense ``t x l`` float32 anchor
-matrix, as in the authors' pose code, is quoted for comparison.
+``--repeats`` runs after one warm-up; peak memory is measured first, with
+:mod:`mmrank.testing.probes` as in ``benchmark_losses.py`` (CUDA:
+``max_memory_allocated``; CPU: sampled resident set size with blocks above 1
+MiB forced to ``mmap``), above what was held before the call, gradient
+included. The timed runs then use glibc's 32 MiB mmap threshold, where its
+dynamic threshold settles in a training process (with every block above 1
+MiB page-faulting afresh, the UniLoss times would double). UniLoss is run
+with each number of anchors in ``--anchors`` (per kind: good, nearby,
+random), which shows that its memory does not grow with the anchors; a dense
+``t x l`` float32 anchor matrix, as in the authors' pose code, is quoted for
+comparison.
 """
 import argparse
-import importlib.util
-import os.path as osp
 import statistics
 import time
 from typing import Callable, List, Optional, Tuple
@@ -38,19 +37,8 @@ from torch import Tensor
 
 from mmrank.core.uniloss import AnchorConfig, uniloss_pckh
 from mmrank.core.uniloss.metric import BLOCK_ELEMENTS
-
-
-def _load_benchmark_helpers():
-    """``PeakMemory``, ``time_call`` and the mmap switch of
-    ``benchmark_losses.py`` (same folder, not a package)."""
-    path = osp.join(osp.dirname(osp.abspath(__file__)), 'benchmark_losses.py')
-    spec = importlib.util.spec_from_file_location('benchmark_losses', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-HELPERS = _load_benchmark_helpers()
+from mmrank.testing import (PeakMemory, force_mmap_for_large_allocations,
+                            sync, time_call)
 
 
 def make_heatmaps(shape: Tuple[int, int, int, int], sigma: float,
@@ -85,9 +73,9 @@ def measure_time(fn: Callable[[Tensor], Tensor], pred: Tensor,
                  repeats: int, device: str) -> float:
     """Median seconds of ``fn(pred).backward()`` after one warm-up."""
     pred = pred.clone().requires_grad_()
-    HELPERS.time_call(lambda: fn(pred), pred, device)  # warm-up
+    time_call(lambda: fn(pred), pred, device)  # warm-up
     return statistics.median(
-        HELPERS.time_call(lambda: fn(pred), pred, device)
+        time_call(lambda: fn(pred), pred, device)
         for _ in range(repeats))
 
 
@@ -95,7 +83,7 @@ def measure_memory(fn: Callable[[Tensor], Tensor], pred: Tensor,
                    device: str) -> int:
     """Peak extra bytes of ``fn(pred).backward()``, gradient included."""
     pred = pred.clone().requires_grad_()
-    with HELPERS.PeakMemory(device) as memory:
+    with PeakMemory(device) as memory:
         fn(pred).backward()
     return memory.peak
 
@@ -113,7 +101,7 @@ def sigmoid_pass_time(num_comparisons: int, repeats: int,
     def one_pass() -> None:
         for _ in range(num_blocks):
             torch.sigmoid(block, out=out)
-        HELPERS.sync(device)
+        sync(device)
 
     one_pass()
     times = []
@@ -171,9 +159,9 @@ def main(argv: Optional[List[str]] = None) -> None:
                       total * num_comparisons * 4 / 2**20))
     # peaks first, with blocks above 1 MiB returned to the system at once;
     # then times, with the allocator as a long-running process has it
-    HELPERS.force_mmap_for_large_allocations()
+    force_mmap_for_large_allocations()
     peaks = [measure_memory(fn, pred, args.device) for _, _, fn, _ in cases]
-    HELPERS.force_mmap_for_large_allocations(32 << 20)
+    force_mmap_for_large_allocations(32 << 20)
     for (name, anchors, fn, dense), peak in zip(cases, peaks):
         seconds = measure_time(fn, pred, args.repeats, args.device)
         if name == mse_name:

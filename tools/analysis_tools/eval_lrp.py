@@ -18,7 +18,7 @@ from typing import Dict, List, Optional
 
 from mmengine.fileio import load
 
-from mmrank.evaluation.metrics.lrp_metric import LRPMetric
+from mmrank.evaluation.lrp_evaluation import evaluate_lrp_results
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -57,29 +57,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def evaluate(args: argparse.Namespace) -> Dict[str, float]:
     """Evaluate ``args.results`` and return the metric values."""
-    metric = LRPMetric(
-        ann_file=args.ann_file,
-        metric=args.metric,
-        classwise=args.classwise,
-        area_ranges=args.area_ranges,
-        iou_thr=args.iou_thr,
-        max_dets=args.max_dets,
-        save_plots=args.plot,
-        out_dir=args.out_dir)
-    if args.classes:
-        metric.dataset_meta = dict(classes=tuple(args.classes))
     results = load(args.results)
     if not isinstance(results, list):
         raise ValueError(f'{args.results} must hold a list of results, got '
                          f'{type(results).__name__}')
-    is_coco_json = bool(results) and 'category_id' in results[0]
-    if not is_coco_json:
-        metric.process({}, results)
-        return metric.compute_metrics(metric.results)
-    values = {}
-    for name in args.metric:
-        values.update(metric.evaluate_coco_json(results, name))
-    return values
+    return evaluate_lrp_results(
+        args.ann_file,
+        results,
+        args.metric,
+        args.classes,
+        classwise=args.classwise,
+        area_ranges=args.area_ranges,
+        iou_thr=args.iou_thr,
+        max_dets=args.max_dets,
+        out_dir=args.out_dir,
+        save_plots=args.plot)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -12,8 +12,11 @@ DIR=${1:-.whl}
 PY=${PYTHON:-python3}
 PIP=("$PY" -m pip --disable-pip-version-check download --no-deps -d "$DIR")
 # Sources built there: mmcv with its CUDA ops; xtcocotools (mmpose's COCO
-# API) against the machine's numpy 2.
-"${PIP[@]}" --no-binary :all: mmcv==2.1.0 xtcocotools==1.14.3
+# API) against the machine's numpy 2. pip runs an sdist's setup.py to read
+# its metadata; mmcv's imports pkg_resources, which an isolated build
+# environment's setuptools (>= 82) lacks, hence --no-build-isolation (the
+# running Python's setuptools must be < 82, as torch >= 2.11 requires).
+"${PIP[@]}" --no-build-isolation --no-binary :all: mmcv==2.1.0 xtcocotools==1.14.3
 # setuptools<70: mmcv's setup.py imports pkg_resources. mmpose and
 # mmpretrain (the Anchor Loss / UniLoss heads' tests) without chumpy.
 "${PIP[@]}" --only-binary :all: --python-version 3.12 --implementation cp \
@@ -24,5 +27,5 @@ PIP=("$PY" -m pip --disable-pip-version-check download --no-deps -d "$DIR")
   pycocotools==2.0.8 shapely==2.0.6 setuptools==69.5.1 \
   mmpose==1.3.2 mmpretrain==1.2.0 json-tricks==3.17.3 munkres==1.1.4 \
   mat4py==0.6.0 model-index==0.1.11 ordered-set==4.1.0 \
-  importlib-metadata==8.5.0
+  importlib-metadata==8.5.0 mlxtend==0.23.4
 du -sh "$DIR"

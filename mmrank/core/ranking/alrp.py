@@ -9,7 +9,8 @@ import torch
 from torch import Tensor
 
 from .autograd import LossTerm, apply_ranking_loss
-from .engine import Ranking, exclusive_cumsum, share
+from .engine import Ranking, share
+from .steps import exclusive_cumsum
 
 #: Positives with ``N_FP(i) <= ALRP_EPS`` receive no aLRP gradient (eq. 5).
 ALRP_EPS = 1e-5
@@ -96,8 +97,9 @@ def alrp_loss(logits: Tensor,
             positive in the order of ``logits[targets == 1]`` (e.g.
             ``1 - GIoU``), usually in [0, 1].
         delta: Half width of the linear part of the smoothed step ``H``.
-        impl: ``'auto'``, ``'torch'`` or ``'triton'`` (fused passes over
-            the negatives on CUDA; ``'auto'`` is the torch path for now).
+        impl: ``'auto'``, ``'torch'`` or ``'triton'`` (the backend of the
+            passes over the negatives; ``'auto'`` selects the torch path,
+            ``'triton'`` the fused kernels on CUDA).
 
     Returns:
         tuple[Tensor, Tensor]: Scalars ``loss_cls`` (dtype of ``logits``)

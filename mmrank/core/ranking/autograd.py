@@ -8,13 +8,16 @@ negatives, one *share* per positive, from which the negatives' gradient
 ``sum_i c_i H(x_ij)`` is computed in the backward pass, for all outputs at
 once (it is linear in the shares).
 """
-from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (Callable, List, NamedTuple, Optional, Sequence, Tuple,
+                    Type)
 
 import torch
 from torch import Tensor
 
-from ..triton_ranking import logit_pass_impl
-from .engine import Ranking, check_inputs, negative_gradient, rank_positives
+from ..reduction import zero_loss
+from .backends import negative_passes
+from .engine import Ranking, check_inputs, rank_positives
+from .negatives import NegativePasses
 
 
 class LossTerm(NamedTuple):
@@ -62,11 +65,12 @@ class _RankingFunction(torch.autograd.Function):
     """Runs a :data:`LossKernel`; backward from its compact gradients."""
 
     @staticmethod
-    def forward(ctx, kernel: LossKernel, delta: float, impl: str,
-                with_grad: bool, out_dtypes: Tuple[torch.dtype, ...],
-                pos_index: Tensor, targets: Tensor, logits: Tensor,
+    def forward(ctx, kernel: LossKernel, delta: float,
+                passes: Type[NegativePasses], with_grad: bool,
+                out_dtypes: Tuple[torch.dtype, ...], pos_index: Tensor,
+                targets: Tensor, logits: Tensor,
                 *inputs: Tensor) -> Tuple[Tensor, ...]:
-        ranking = rank_positives(logits, targets, pos_index, delta, impl)
+        ranking = rank_positives(logits, targets, pos_index, delta, passes)
         terms = kernel(ranking, tuple(ranking.sorted_values(x)
                                       for x in inputs), with_grad)
         if with_grad:
@@ -90,7 +94,7 @@ class _RankingFunction(torch.autograd.Function):
         grad_logits = torch.zeros(numel, dtype=storage_dtype(dtype),
                                   device=ranking.scores.device)
         if shares is not None:
-            negative_gradient(ranking, shares, grad_logits)
+            ranking.negatives.write_gradient(shares, grad_logits)
         if pos_grad is not None:
             grad_logits.index_copy_(0, ranking.pos_index,
                                     ranking.unsort(pos_grad).to(
@@ -106,15 +110,6 @@ class _RankingFunction(torch.autograd.Function):
                 grad).to(input_dtype))
         return (None, None, None, None, None, None, None, grad_logits,
                 *grad_inputs)
-
-
-def zero_loss(tensor: Tensor) -> Tensor:
-    """A zero scalar in ``tensor``'s graph, so its gradient is zero.
-
-    Summing one element only: a half-precision sum of all could overflow
-    to inf, and ``inf * 0`` is NaN.
-    """
-    return tensor[:1].sum() * 0
 
 
 def apply_ranking_loss(kernel: LossKernel,
@@ -135,22 +130,20 @@ def apply_ranking_loss(kernel: LossKernel,
             then 0 with zero gradients).
         inputs: ``(name, tensor)`` of the per-positive inputs.
         continuous: Whether positive targets are qualities in (0, 1].
-        impl: ``'auto'``, ``'torch'`` or ``'triton'``: how the passes over
-            the negatives run (:func:`mmrank.core.triton_ranking.
-            logit_pass_impl`; ``'auto'`` is the torch path until a GPU
-            benchmark shows the kernels faster).
+        impl: ``'auto'``, ``'torch'`` or ``'triton'``: the backend of the
+            passes over the negatives (:func:`.backends.logit_pass_impl`).
 
     Returns:
         tuple[Tensor, ...]: The outputs of the kernel.
     """
     pos_index = check_inputs(logits, targets, delta, tuple(inputs),
                              continuous)
-    impl = logit_pass_impl(impl, logits.device)
+    passes = negative_passes(impl, logits.device)
     if pos_index.numel() == 0:
         return tuple(zero_loss(t) for t in outputs_like)
     tensors = [x for _, x in inputs]
     with_grad = torch.is_grad_enabled() and any(
         t.requires_grad for t in (logits, *tensors))
-    return _RankingFunction.apply(kernel, float(delta), impl, with_grad,
+    return _RankingFunction.apply(kernel, float(delta), passes, with_grad,
                                   tuple(t.dtype for t in outputs_like),
                                   pos_index, targets, logits, *tensors)

@@ -15,7 +15,7 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
-from .engine import exclusive_cumsum, search_windows
+from .steps import exclusive_cumsum, search_windows
 
 
 def ordered_step_sums(points: Tensor, weights: Tensor, keys: Tensor,

@@ -3,9 +3,10 @@ from contextlib import ExitStack
 
 from mmengine.hooks import Hook
 
-from mmrank.apis import (read_lrp_thresholds, thresholded_predictions,
-                         thresholds_by_label)
-from mmrank.apis.lrp_thresholds import ThresholdSource
+from mmrank.evaluation.lrp_thresholds import (ThresholdSource,
+                                              read_lrp_thresholds,
+                                              thresholded_predictions,
+                                              thresholds_by_label)
 from mmrank.registry import register
 
 
@@ -13,9 +14,9 @@ from mmrank.registry import register
 class LRPThresholdHook(Hook):
     """Keep, at test time, the detections above their class's threshold.
 
-    During ``runner.test()`` the model's ``test_step`` keeps a detection of
-    class c only when its score >= ``thresholds[c]`` (see
-    :mod:`mmrank.apis.lrp_thresholds`), so the test evaluator, the dumped
+    During ``runner.test()`` the model's predictions keep a detection of
+    class c only when its score >= ``thresholds[c]`` (a forward hook, see
+    :mod:`mmrank.evaluation.lrp_thresholds`), so the test evaluator, the dumped
     results and the visualisation hook all see the deployed detections.
     mmdet's ``DetVisualizationHook`` draws every kept detection meanwhile
     (its own ``score_thr``, 0.3 by default, would hide the many correct
@@ -34,7 +35,8 @@ class LRPThresholdHook(Hook):
         self._active = ExitStack()
 
     def before_test(self, runner) -> None:
-        """Wrap ``test_step`` with the thresholds of the test set's classes."""
+        """Filter the predictions with the thresholds of the test set's
+        classes; the visualiser draws every kept detection."""
         from mmdet.engine.hooks import DetVisualizationHook
         classes = runner.test_loop.dataloader.dataset.metainfo['classes']
         self._active.enter_context(
@@ -47,5 +49,5 @@ class LRPThresholdHook(Hook):
                 hook.score_thr = 0.0
 
     def after_test(self, runner) -> None:
-        """Restore the model's own ``test_step``."""
+        """Remove the filter and restore the visualiser's ``score_thr``."""
         self._active.close()

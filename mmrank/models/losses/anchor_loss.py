@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmrank.core.anchor_loss import (anchor_heatmap_loss, anchor_loss,
-                                     check_cls_options, check_gamma_margin,
-                                     reduce_loss)
+                                     check_cls_options, check_gamma_margin)
 from mmrank.core.labels import labels_to_onehot
+from mmrank.core.reduction import reduce_loss
 from mmrank.registry import register
 
 

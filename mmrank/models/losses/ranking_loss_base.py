@@ -15,7 +15,7 @@ from typing import Dict, NamedTuple, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from mmrank.core.triton_ranking import IMPLS
+from mmrank.core.ranking.backends import IMPLS
 
 
 class PositiveInput(str, Enum):

@@ -23,20 +23,10 @@ from typing import Optional
 
 from torch import Tensor, nn
 
-from mmrank.core.labels import labels_to_onehot
+from mmrank.core.labels import hard_labels
 from mmrank.core.uniloss import (AnchorConfig, uniloss_accuracy,
                                  uniloss_average_precision, uniloss_pckh)
 from mmrank.registry import register
-
-
-def hard_labels(label: Tensor, num_classes: int) -> Tensor:
-    """Class indices from ``(N,)`` indices or ``(N, C)`` one-hot targets.
-
-    Raises:
-        ValueError: For soft targets (mixup, label smoothing), which a
-            metric on hard decisions cannot use, and out-of-range indices.
-    """
-    return labels_to_onehot(label, num_classes).int().argmax(1)
 
 
 class _UniLossBase(nn.Module):

@@ -1,20 +1,21 @@
-"""The Triton kernel of :mod:`mmrank.core.triton_ranking` (imports triton,
-so that module imports this one only when a kernel runs)."""
+"""The Triton kernel of :mod:`.triton_passes` (imports triton, so that
+module imports this one only when a kernel runs)."""
 import triton
 import triton.language as tl
 
 
 @triton.jit
 def negatives_pass(logits_ptr, targets_ptr, lower_ptr, upper_ptr, centre_ptr,
-                   bound_ptr, table_ptr, out_ptr, num, num_pos, steps,
-                   GRADIENT: tl.constexpr, BLOCK: tl.constexpr):
+                   bound_ptr, table_ptr, out_ptr, num, num_pos,
+                   STEPS: tl.constexpr, GRADIENT: tl.constexpr,
+                   BLOCK: tl.constexpr):
     """One block of the flat batch: window search, then scatter or gather.
 
     ``lower``/``upper`` are ``s + delta`` and ``s - delta`` (float64, P).
     With ``GRADIENT``, ``table`` holds the rows ``A``, ``B``, ``C`` (P + 1
-    each) of ``_step_tables`` and ``g_j`` goes to ``out[j]``; otherwise
-    ``table`` is the (4, P + 1) difference array (counts at ``lo``, at
-    ``hi``, centred-logit sums at ``lo``, at ``hi``) to add to.
+    each) of :func:`.steps.step_tables` and ``g_j`` goes to ``out[j]``;
+    otherwise ``table`` is the (4, P + 1) difference array (counts at
+    ``lo``, at ``hi``, centred-logit sums at ``lo``, at ``hi``) to add to.
     """
     offsets = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     inside = offsets < num
@@ -23,12 +24,15 @@ def negatives_pass(logits_ptr, targets_ptr, lower_ptr, upper_ptr, centre_ptr,
     keep = inside & (target == 0) & (logit > tl.load(bound_ptr).to(tl.float64))
     query = logit - tl.load(centre_ptr)
     # lo = #{i: lower_i < q}, hi = #{i: upper_i <= q}: two binary searches
-    # over [0, num_pos], ``steps`` = bit length of num_pos halvings.
+    # over [0, num_pos], ``STEPS`` = bit length of num_pos halvings (a
+    # compile-time constant: one kernel per power of two of P, and Triton's
+    # interpreter then loops over a Python int, which it needs under
+    # numpy >= 2.5).
     lo_a = tl.zeros([BLOCK], dtype=tl.int32)
     lo_b = tl.zeros([BLOCK], dtype=tl.int32) + num_pos
     hi_a = tl.zeros([BLOCK], dtype=tl.int32)
     hi_b = tl.zeros([BLOCK], dtype=tl.int32) + num_pos
-    for _ in range(steps):
+    for _ in range(STEPS):
         lo_open = keep & (lo_a < lo_b)
         lo_mid = (lo_a + lo_b) // 2
         below = lo_open & (tl.load(lower_ptr + lo_mid, mask=lo_open, other=0)

@@ -10,15 +10,15 @@ positive logits ``s`` (few: at most ~1e4) and ``H(x) = clamp(x / (2 delta)
 - :func:`negative_gradient`: ``g_j = sum_i share_i H(s_j - s_i)`` of every
   relevant negative.
 
-The torch path (:mod:`mmrank.core.ranking`) gathers the relevant negatives
-(``targets == 0`` and logit above the bound), converts them to float64,
-finds their windows among the positives and scatters or gathers. Each pass
-here is one kernel that streams the logits and targets once in their own
-dtypes: a program takes a block of entries, drops the non-negatives and
-those at or below the bound, converts the rest to float64 centred logits,
-finds each one's window by a binary search over the positives (``lo =
-#{i: s_i + delta < q}``, ``hi = #{i: s_i - delta <= q}``, the bounds of
-``torch.searchsorted`` on the same float64 tables) and then
+The torch path (:class:`~.negatives.TorchPasses`) gathers the relevant
+negatives (``targets == 0`` and logit above the bound), converts them to
+float64, finds their windows among the positives and scatters or gathers.
+Each pass here is one kernel that streams the logits and targets once in
+their own dtypes: a program takes a block of entries, drops the
+non-negatives and those at or below the bound, converts the rest to float64
+centred logits, finds each one's window by a binary search over the
+positives (``lo = #{i: s_i + delta < q}``, ``hi = #{i: s_i - delta <= q}``,
+the bounds of ``torch.searchsorted`` on the same float64 tables) and then
 
 - adds its count and its centred logit to difference arrays at ``lo`` and
   ``hi`` (float64 atomics; the two end slots, which hold most negatives
@@ -54,12 +54,11 @@ from typing import Union
 import torch
 from torch import Tensor
 
-from .ranking.engine import step_tables
+from .negatives import NegativePasses
+from .steps import step_tables
 
 #: Entries per program.
 _BLOCK = 1024
-#: Values of ``impl`` accepted by :func:`logit_pass_impl`.
-IMPLS = ('auto', 'torch', 'triton')
 
 
 def _triton_importable() -> bool:
@@ -93,28 +92,12 @@ def available(device: Union[str, torch.device]) -> bool:
     return device_type == 'cuda' and _triton_importable()
 
 
-def logit_pass_impl(impl: str, device: Union[str, torch.device]) -> str:
-    """Resolve ``impl`` to ``'torch'`` or ``'triton'`` for ``device``.
-
-    ``'auto'`` stays on the torch path: Triton is chosen by ``'auto'`` only
-    once a benchmark on a real GPU has shown it faster, which none has yet.
-
-    Raises:
-        ValueError: If ``impl`` is not one of :data:`IMPLS`, or is
-            ``'triton'`` where the kernels cannot run.
-    """
-    if impl not in IMPLS:
-        raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
-    if impl == 'triton' and not available(device):
-        if not _triton_importable():
-            fix = 'install triton (pip install triton) or use impl="torch"'
-        else:
-            fix = ('use CUDA tensors, set TRITON_INTERPRET=1 before triton '
-                   'is imported to run CPU tensors in the interpreter, or '
-                   'use impl="torch"')
-        raise ValueError(f'impl="triton" cannot run on device '
-                         f'{torch.device(device)}: {fix}')
-    return 'triton' if impl == 'triton' else 'torch'
+def enable_hint() -> str:
+    """What makes the kernels runnable where :func:`available` is False."""
+    if not _triton_importable():
+        return 'install triton (pip install triton)'
+    return ('use CUDA tensors, or set TRITON_INTERPRET=1 before triton is '
+            'imported to run CPU tensors in the interpreter')
 
 
 def _check_pass_inputs(scores: Tensor, logits: Tensor, targets: Tensor,
@@ -142,10 +125,8 @@ def _check_pass_inputs(scores: Tensor, logits: Tensor, targets: Tensor,
         raise ValueError(f'scores, logits, targets, centre and bound must be '
                          f'on one device, got {sorted(map(str, devices))}')
     if not available(logits.device):
-        raise ValueError(
-            f'the Triton kernels cannot run on {logits.device}: they need '
-            f'triton and CUDA tensors, or for CPU tensors TRITON_INTERPRET=1 '
-            f'set before triton is imported')
+        raise ValueError(f'the Triton kernels cannot run on {logits.device}: '
+                         f'{enable_hint()}')
 
 
 def _launch(scores: Tensor, logits: Tensor, targets: Tensor, centre: Tensor,
@@ -160,7 +141,7 @@ def _launch(scores: Tensor, logits: Tensor, targets: Tensor, centre: Tensor,
         targets = targets.view(torch.uint8)
     num_pos = scores.numel()
     grid = ((num + _BLOCK - 1) // _BLOCK, )
-    from ._triton_kernels import negatives_pass
+    from .triton_kernels import negatives_pass
     negatives_pass[grid](logits.contiguous(),
                          targets.contiguous(),
                          scores + delta,
@@ -171,7 +152,7 @@ def _launch(scores: Tensor, logits: Tensor, targets: Tensor, centre: Tensor,
                          out,
                          num,
                          num_pos,
-                         num_pos.bit_length(),
+                         STEPS=num_pos.bit_length(),
                          GRADIENT=gradient,
                          BLOCK=_BLOCK)
 
@@ -181,9 +162,8 @@ def false_positive_counts(scores: Tensor, logits: Tensor, targets: Tensor,
                           delta: float) -> Tensor:
     """``N_FP(i) = sum_j H(s_j - s_i)`` of the sorted positives, fused.
 
-    Equals :func:`mmrank.core.ranking.engine.false_positive_counts` on the
-    negatives that :func:`~mmrank.core.ranking.engine.rank_positives`
-    selects (clamped at 0 as there).
+    Equals :func:`.steps.false_positive_counts` on the negatives that
+    :class:`~.negatives.TorchPasses` selects (clamped at 0 as there).
 
     Args:
         scores: Sorted centred positive logits ``s`` (float64), shape (P,).
@@ -217,8 +197,8 @@ def negative_gradient(scores: Tensor, share: Tensor, logits: Tensor,
     Every negative with ``logits[j] > bound`` gets its ``g_j`` rounded to
     ``out.dtype`` (0 for those that reach no positive); other entries of
     ``out`` are left untouched. Equals
-    :func:`mmrank.core.ranking.engine.step_sums` ``(scores, share,
-    neg_scores, lo, hi, delta)`` of the torch path.
+    :func:`.steps.step_sums` ``(scores, share, neg_scores, lo, hi,
+    delta)`` of the torch path.
 
     Args:
         scores, logits, targets, centre, bound, delta: As
@@ -246,3 +226,22 @@ def negative_gradient(scores: Tensor, share: Tensor, logits: Tensor,
                          f'{tuple(out.shape)} on {out.device}')
     _launch(scores, logits, targets, centre, bound, delta,
             step_tables(scores, share, delta), out, True)
+
+
+class TritonPasses(NegativePasses):
+    """The two passes as fused kernels that stream ``logits`` and
+    ``targets``; no copy of the negatives is made."""
+
+    def __init__(self, scores: Tensor, logits: Tensor, targets: Tensor,
+                 centre: Tensor, bound: Tensor, delta: float) -> None:
+        super().__init__(scores, logits, targets, centre, bound, delta)
+        self.logits, self.targets = logits, targets
+        self.centre, self.bound = centre, bound
+
+    def false_positive_counts(self) -> Tensor:
+        return false_positive_counts(self.scores, self.logits, self.targets,
+                                     self.centre, self.bound, self.delta)
+
+    def write_gradient(self, shares: Tensor, out: Tensor) -> None:
+        negative_gradient(self.scores, shares, self.logits, self.targets,
+                          self.centre, self.bound, self.delta, out)

@@ -1,31 +1,84 @@
-"""Deployment of a detector at its class-wise LRP-optimal score thresholds.
+"""The file of class-wise LRP-optimal score thresholds: writer, reader and
+the rule that applies it.
 
-``LRPMetric`` (and ``tools/analysis_tools/eval_lrp.py``) write
-``bbox_lrp_thresholds.json``: for each class name, the score threshold at
-which that class's LRP Error is lowest on the evaluated set::
+:func:`write_lrp_thresholds` (called by ``LRPMetric`` and
+``tools/analysis_tools/eval_lrp.py``) writes ``<metric>_lrp_thresholds.json``:
+for each class name, the score threshold at which that class's LRP Error is
+lowest on the evaluated set, with its oLRP and components::
 
     {"0": {"threshold": 0.071, "oLRP": 0.35, ..., "num_gt": 41}, ...}
 
 Deploying the detector at these thresholds keeps a detection of class c
-when its score >= threshold[c]. A class whose threshold is ``null`` (no true
-positive in the evaluation, so every threshold is equally bad) keeps
-nothing. The filtering wraps the model's ``test_step``, which mmengine's test
-loop and mmdet's ``DetInferencer`` both call, so it works for any detector
-whose predictions carry ``pred_instances`` with ``scores`` and ``labels``,
-and the evaluator and the visualiser see the same detections.
+when its score >= threshold[c] (:func:`apply_lrp_thresholds`). A class whose
+threshold is ``null`` (no true positive in the evaluation, so every
+threshold is equally bad) keeps nothing. :func:`thresholded_predictions`
+applies them to every prediction of a model through a forward hook, so
+mmengine's test loop and mmdet's ``DetInferencer`` (both call ``test_step``,
+which runs the model's forward in ``predict`` mode) keep the same
+detections, for any detector whose predictions carry ``pred_instances``
+with ``scores`` and ``labels``.
 """
 import json
 import logging
 import math
+import os
+import os.path as osp
 from contextlib import contextmanager
 from typing import Dict, Iterator, Optional, Sequence, Union
 
+import numpy as np
 import torch
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmengine.structures import InstanceData
 from torch import nn
 
+from .functional import LRPSummary
+
+#: A thresholds json: its path, or its content.
 ThresholdSource = Union[str, Dict[str, dict]]
+
+
+def thresholds_file(out_dir: str, metric: str) -> str:
+    """Path of the thresholds json of ``metric`` in ``out_dir``."""
+    return osp.join(out_dir, f'{metric}_lrp_thresholds.json')
+
+
+def thresholds_dict(summary: LRPSummary,
+                    names: Sequence[str]) -> Dict[str, dict]:
+    """Class-wise LRP-optimal thresholds and oLRP values (None if undefined).
+
+    Args:
+        summary: The evaluation of one area range.
+        names: Class names, by label index.
+    """
+
+    def value(v: float) -> Optional[float]:
+        return None if np.isnan(v) else float(v)
+
+    return {
+        name: dict(
+            threshold=value(cls.threshold),
+            oLRP=value(cls.olrp),
+            oLRP_loc=value(cls.loc),
+            oLRP_FP=value(cls.fp),
+            oLRP_FN=value(cls.fn),
+            num_gt=cls.num_gt)
+        for name, cls in zip(names, summary.classes)
+    }
+
+def write_lrp_thresholds(summary: LRPSummary, names: Sequence[str],
+                         out_dir: str, metric: str) -> str:
+    """Write :func:`thresholds_dict` to :func:`thresholds_file`.
+
+    Returns:
+        str: The written path.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    path = thresholds_file(out_dir, metric)
+    with open(path, 'w') as f:
+        json.dump(thresholds_dict(summary, names), f, indent=2)
+    return path
 
 
 def read_lrp_thresholds(source: ThresholdSource) -> Dict[str, Optional[float]]:
@@ -44,8 +97,8 @@ def read_lrp_thresholds(source: ThresholdSource) -> Dict[str, Optional[float]]:
             source = json.load(f)
     if not isinstance(source, dict) or not source:
         raise ValueError(f'{where} must map class names to '
-                         '{"threshold": score, ...} entries, as LRPMetric '
-                         'writes bbox_lrp_thresholds.json')
+                         '{"threshold": score, ...} entries, as '
+                         'write_lrp_thresholds writes them')
     thresholds = {}
     for name, entry in source.items():
         value = entry.get('threshold', 'missing') \
@@ -116,23 +169,30 @@ def apply_lrp_thresholds(pred_instances: InstanceData,
 @contextmanager
 def thresholded_predictions(model: nn.Module,
                             thresholds: torch.Tensor) -> Iterator[None]:
-    """Apply :func:`apply_lrp_thresholds` to every ``model.test_step``.
+    """Apply :func:`apply_lrp_thresholds` to every prediction of ``model``.
+
+    A forward hook of the model, removed on exit, filters the
+    ``pred_instances`` of each data sample the forward pass returns;
+    outputs of the other modes (losses, raw tensors) pass unchanged.
 
     Args:
         model: The detector (or its mmengine wrapper).
         thresholds: Threshold of each label.
     """
-    test_step = model.test_step
+    if is_model_wrapper(model):
+        model = model.module
 
-    def thresholded_test_step(data):
-        samples = test_step(data)
-        for sample in samples:
+    def keep_above_thresholds(module: nn.Module, args: tuple, outputs):
+        if not isinstance(outputs, list) or not all(
+                hasattr(s, 'pred_instances') for s in outputs):
+            return outputs
+        for sample in outputs:
             sample.pred_instances = apply_lrp_thresholds(
                 sample.pred_instances, thresholds)
-        return samples
+        return outputs
 
-    model.test_step = thresholded_test_step
+    handle = model.register_forward_hook(keep_above_thresholds)
     try:
         yield
     finally:
-        del model.test_step
+        handle.remove()
