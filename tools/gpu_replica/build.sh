@@ -5,7 +5,8 @@
 # device check can be rehearsed before a GPU is lent. Idempotent: a step whose
 # inputs are unchanged is skipped.
 #
-#   bash tools/gpu_replica/build.sh
+#   bash tools/gpu_replica/build.sh               # mmcv with CPU ops
+#   bash tools/gpu_replica/build.sh --mmcv-cuda   # mmcv with CUDA ops too
 #
 # Layout under $MMRANK_REPLICA (default ~/.cache/mmrank/gpu-replica):
 #   venv/    Python 3.12 (pyenv's, or $PYTHON312) holding the GPU image's
@@ -13,11 +14,17 @@
 #            on the CPU), triton 3.6.0, numpy 2.5.2, transformers 5.17.0, ...
 #   wheels/  the folder the device check carries as .whl/: the OpenMMLab
 #            wheels of tools/analysis_tools/prepare_device_wheels.sh, plus mmcv
-#            2.1.0 (CPU ops) and xtcocotools built here against the venv's
-#            torch and numpy.
+#            2.1.0 and xtcocotools built here against the venv's torch and
+#            numpy. mmcv has CPU ops (about 15 minutes on 2 cores), or with
+#            --mmcv-cuda also CUDA ops for sm_90 (the H100/H200), compiled
+#            without a GPU by nvcc 13.0 from the registry's nvidia-cuda-*
+#            packages (cuda/ holds that toolkit); that wheel runs on the CPU
+#            too and replaces the CPU-ops one.
 # The OpenMMLab packages are not installed into the venv: like the device
 # check, tools/gpu_replica/run_tests.sh installs wheels/ with pip --target.
 set -euo pipefail
+MMCV_CUDA=0
+[ "${1:-}" = --mmcv-cuda ] && MMCV_CUDA=1
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 R=${MMRANK_REPLICA:-$HOME/.cache/mmrank/gpu-replica}
 IMAGE="$ROOT/requirements/gpu_image.txt"
@@ -51,6 +58,9 @@ print("[gpu_replica] python", sys.version.split()[0], "torch", torch.__version__
 # 2. The carried wheel folder: downloads, then the two compiled packages.
 W="$R/wheels"
 PYTHON="$VPY" bash "$ROOT/tools/analysis_tools/prepare_device_wheels.sh" "$W" >/dev/null
+if [ "$MMCV_CUDA" = 1 ] && [ ! -e "$W/.mmcv_cuda_sm90" ]; then
+  bash "$ROOT/tools/gpu_replica/build_mmcv_cuda.sh" "$VPY" "$R" "$W"
+fi
 if ! ls "$W"/mmcv-2.1.0-cp312-*.whl >/dev/null 2>&1; then
   echo "[gpu_replica] building mmcv 2.1.0 with CPU ops (about 15 minutes on 2 cores)"
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} "$VPY" -m pip wheel -q \
