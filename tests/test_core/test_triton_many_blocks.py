@@ -13,24 +13,14 @@ negatives all lie below every window, go through ``impl='triton'`` too.
 import pytest
 import torch
 
-from mmrank.core import triton_ranking
 from mmrank.core.ranking import alrp_loss, ap_loss, rank_sort_loss
 from tests.test_core.test_ranking import assert_close, reference
+from tests.test_core.test_triton_ranking import kernel_device  # noqa: F401
 
 pytest.importorskip('triton', reason='triton is not installed (torch CUDA '
                     'wheels bring it)')
 
 NUM = 16 * 1024 + 300  # 17 blocks of the kernels' 1024 entries
-
-
-@pytest.fixture
-def kernel_device(device):
-    """The ``device`` fixture; CPU tensors need the interpreter."""
-    if device == 'cpu' and not triton_ranking.available('cpu'):
-        pytest.skip('CPU tensors need the Triton interpreter: run with '
-                    'TRITON_INTERPRET=1 set (the cuda variant tests the '
-                    'compiled kernels)')
-    return device
 
 
 def many_block_case(dtype: torch.dtype):

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 import mmrank.models.roi_heads.ranking_roi_head as roi_module
-from tests.test_models.ranking_helpers import build_detector
+from tests.test_models.ranking_helpers import build_detector, demo_batch
 
 CONFIG = 'rs_loss/rs-loss_mask-rcnn_r18_fpn_coco-mini.py'
 DICE_EPS = 1e-3  # mmdet DiceLoss default
@@ -42,7 +42,6 @@ def _row_of(pos_priors: Tensor, rois: Tensor) -> List[int]:
 def _run(max_masks: int, seed: int = 0) -> Dict[str, object]:
     """One forward/backward of the RS-Mask R-CNN losses with controlled
     mask predictions; returns what the hand computation needs."""
-    from mmdet.testing import demo_mm_inputs
     model = build_detector(CONFIG)
     roi_head = model.roi_head
     roi_head.max_masks_per_image = max_masks
@@ -70,13 +69,8 @@ def _run(max_masks: int, seed: int = 0) -> Dict[str, object]:
     roi_head._mask_forward = fixed_preds
     roi_module.mask_target = record_targets
     try:
-        packed = demo_mm_inputs(
-            batch_size=2,
-            image_shapes=(3, 96, 96),
-            num_items=[3, 2],
-            num_classes=80,
-            with_mask=True)
-        data = model.data_preprocessor(packed, True)
+        data = demo_batch(model, [3, 2], size=96, num_classes=80,
+                          with_mask=True)
         torch.manual_seed(seed)
         losses = model.loss(data['inputs'], data['data_samples'])
     finally:
