@@ -64,15 +64,18 @@ def positive_indices(labels: Tensor, label_weights: Optional[Tensor],
 
 
 def ranking_targets(labels: Tensor, label_weights: Optional[Tensor],
-                    num_classes: int) -> Tensor:
+                    pos_inds: Tensor, num_classes: int) -> Tensor:
     """One-hot ranking targets of shape (num_priors, num_classes).
 
     1 for the class of a positive prior, 0 for every other class of it and
     for all classes of a background prior, -1 for all classes of an ignored
     prior (``label_weights == 0``).
+
+    Args:
+        labels, label_weights, num_classes: As :func:`positive_indices`.
+        pos_inds: The positives, as :func:`positive_indices` returns them.
     """
     targets = labels.new_zeros(labels.size(0), num_classes, dtype=torch.int8)
-    pos_inds = positive_indices(labels, label_weights, num_classes)
     targets[pos_inds, labels[pos_inds]] = 1
     if label_weights is not None:
         targets[label_weights <= 0] = -1
@@ -174,7 +177,8 @@ class RankingHeadMixin(RankingHeadProtocol):
         self.check_class_labels(
             labels if label_weights is None else labels[label_weights > 0],
             background=True)
-        targets = ranking_targets(labels, label_weights, num_classes)
+        targets = ranking_targets(labels, label_weights, pos_inds,
+                                  num_classes)
         logits, flat_targets = cls_scores.reshape(-1), targets.reshape(-1)
         if self._analysis_requested:
             self._analyse(logits, flat_targets, cls_scores[pos_inds,
