@@ -78,9 +78,7 @@ class SelfBalancingHook(Hook):
                 logger='current')
         self._reset()
 
-    def after_train_iter(self,
-                         runner,
-                         batch_idx: int,
+    def after_train_iter(self, runner, batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[Sequence] = None) -> None:
         """Collect the balance terms; update at the end of a period."""

@@ -44,20 +44,15 @@ class RankSortLoss(RankingLoss):
     Args:
         delta: Half width of the linear part of the smoothed step
             function H (0.5 in the paper).
-        loss_weight: Weight of every component (0.2 for the RPN).
-        use_sigmoid: Must be True.
-        impl: As :class:`RankingLoss`.
+        **kwargs: ``loss_weight`` (0.2 for the RPN), ``use_sigmoid`` and
+            ``impl``, as :class:`RankingLoss`.
     """
 
     positive_input = PositiveInput.QUALITY
     trains_localisation = True
 
-    def __init__(self,
-                 delta: float = 0.5,
-                 loss_weight: float = 1.0,
-                 use_sigmoid: bool = True,
-                 impl: str = 'auto') -> None:
-        super().__init__(delta, loss_weight, use_sigmoid, impl)
+    def __init__(self, delta: float = 0.5, **kwargs) -> None:
+        super().__init__(delta, **kwargs)
 
     def compute(self, logits: Tensor, targets: Tensor,
                 positives: Optional[PositiveBoxes]) -> RankingLossOutput:
