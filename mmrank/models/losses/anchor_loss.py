@@ -59,12 +59,10 @@ class AnchorLoss(ClsLossSignature):
         if not isinstance(warmup_epochs, int) or warmup_epochs < 0:
             raise ValueError('warmup_epochs must be an int >= 0, got '
                              f'{warmup_epochs!r}')
-        self.gamma = gamma
-        self.margin = margin
-        self.variant = variant
-        self.anchor = anchor
-        self.warmup_epochs = warmup_epochs
+        self.gamma, self.margin = gamma, margin
+        self.variant, self.anchor = variant, anchor
         self.reduction = reduction
+        self.warmup_epochs = warmup_epochs
         self.loss_weight = loss_weight
         self.epoch: Optional[int] = None
 
