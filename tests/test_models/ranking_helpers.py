@@ -54,13 +54,16 @@ def build_detector(name: str, seed: int = 0) -> nn.Module:
 def demo_batch(model: nn.Module,
                num_items: List[int],
                size: int = 64,
-               num_classes: int = 10) -> dict:
-    """Random images with random boxes, through the data preprocessor."""
+               num_classes: int = 10,
+               with_mask: bool = False) -> dict:
+    """Random images with random boxes (and masks), through the data
+    preprocessor."""
     packed = demo_mm_inputs(
         batch_size=len(num_items),
         image_shapes=(3, size, size),
         num_items=num_items,
-        num_classes=num_classes)
+        num_classes=num_classes,
+        with_mask=with_mask)
     return model.data_preprocessor(packed, True)
 
 

@@ -9,7 +9,7 @@ both runs must be equal exactly (``scalars.json`` keeps full precision).
 """
 import sys
 
-from mmrank.utils.run_logs import read_scalars
+from mmrank.utils.run_logs import Scalars, read_scalars
 
 from ..conftest import repo_path
 from .test_train_test_tools import data_options, run
@@ -28,6 +28,18 @@ def train(work_dir, root, epochs: int, *extra: str) -> str:
     ])
 
 
+def check_two_epoch_run(log: str, work_dir) -> Scalars:
+    """The scalars of a shipped aLRP config's 2-epoch run of 2 iterations
+    an epoch, validated each epoch, after checking that they are there."""
+    assert 'seed: 0' in log, 'the shipped config fixes its seed'
+    whole = read_scalars(str(work_dir))
+    assert [s for s, _ in whole.train['loss']] == [1, 2, 3, 4]
+    assert [s for s, _ in whole.val['lrp/bbox_oLRP']] == [1, 2]
+    assert {'loss_cls', 'loss_bbox', 'bbox_head.loc_weight',
+            'bbox_head.rank_corr'} <= set(whole.train)
+    return whole
+
+
 def first_epoch(curves: dict, last_iter: int) -> dict:
     return {k: [p for p in v if p[0] <= last_iter] for k, v in curves.items()}
 
@@ -35,13 +47,8 @@ def first_epoch(curves: dict, last_iter: int) -> dict:
 def test_shipped_config_reruns_and_resumes_bit_identically(
         tmp_path, tiny_digits):
     log = train(tmp_path / 'whole', tiny_digits, 2)
-    assert 'seed: 0' in log, 'the shipped config fixes its seed'
-    whole = read_scalars(str(tmp_path / 'whole'))
     # 16 images at batch 8: 2 iterations an epoch, validated each epoch
-    assert [s for s, _ in whole.train['loss']] == [1, 2, 3, 4]
-    assert [s for s, _ in whole.val['lrp/bbox_oLRP']] == [1, 2]
-    assert {'loss_cls', 'loss_bbox', 'bbox_head.loc_weight',
-            'bbox_head.rank_corr'} <= set(whole.train)
+    whole = check_two_epoch_run(log, tmp_path / 'whole')
 
     train(tmp_path / 'resumed', tiny_digits, 1)
     log = train(tmp_path / 'resumed', tiny_digits, 2, '--resume')

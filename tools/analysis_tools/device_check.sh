@@ -64,11 +64,11 @@ else
 fi
 note "mode $MODE, wheels $WHEELS ($(du -sh "$WHEELS" | cut -f1))"
 
-stage 'install wheels' 40 install.log python3 -m pip install \
+stage 'install wheels' 30 install.log python3 -m pip install \
   --disable-pip-version-check --no-index --no-deps --no-compile \
   --no-cache-dir --upgrade --target "$SITE" "$WHEELS"/*.whl || exit 1
 export PYTHONPATH="$SITE:$PWD"
-stage 'imports' 20 imports.log python3 -c 'import mmrank, torch, triton, transformers, mmcv, mmdet, mmpose, mmpretrain
+stage 'imports' 30 imports.log python3 -c 'import mmrank, torch, triton, transformers, mmcv, mmdet, mmpose, mmpretrain
 print("torch", torch.__version__, "triton", triton.__version__,
       "transformers", transformers.__version__, "mmcv", mmcv.__version__,
       "mmdet", mmdet.__version__, "GPUs", torch.cuda.device_count())'

@@ -9,7 +9,7 @@ runs found. A row with fewer finished seeds than asked for is marked pending.
 
 Examples:
     # the BCCD rows, two trainings at a time, one thread each
-    python tools/analysis_tools/seed_table.py --run --jobs 2 --prefix heavy \\
+    python tools/analysis_tools/seed_table.py --run --jobs 2 --threads 1 \\
         configs/alrp_loss/retinanet_r18_fpn_bccd.py \\
         configs/ap_loss/ap-loss_retinanet_r18_fpn_bccd.py \\
         configs/alrp_loss/alrp-loss_retinanet_r18_fpn_bccd.py
@@ -201,7 +201,7 @@ def main() -> None:
                         help='runs at a time with --run')
     parser.add_argument('--prefix', default='',
                         help="command put before each training and test, "
-                        "e.g. 'heavy' (a CPU-slot wrapper)")
+                        "e.g. 'nice -n 19'")
     parser.add_argument('--threads', type=int, default=1,
                         help='OMP_NUM_THREADS of every run (a different '
                         'count gives different numbers)')
