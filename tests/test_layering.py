@@ -41,14 +41,9 @@ ALLOWED: Dict[str, Set[str]] = {
 }
 #: Packages mmrank.core must not import (it is torch-only).
 OPENMMLAB = {'mmcv', 'mmdet', 'mmengine', 'mmpose', 'mmpretrain'}
-#: Import edges left out of the cycle test, each with its reason. The
-#: models.losses <-> models.utils cycle (the loss base imports the head
-#: mixin to name the heads in an error, the mixin imports the loss types)
-#: is removed by the neutral protocol module of issue 20, item 2, on
-#: another branch; empty this list when that branch is merged.
-KNOWN_CYCLE_EDGES: List[Tuple[str, str]] = [
-    ('mmrank.models.losses.ranking_loss_base', 'mmrank.models.utils'),
-]
+#: Import edges left out of the cycle test, each with its reason (none:
+#: models.losses and models.utils meet only in models.ranking_protocol).
+KNOWN_CYCLE_EDGES: List[Tuple[str, str]] = []
 
 PACKAGE = Path(REPO_ROOT) / 'mmrank'
 

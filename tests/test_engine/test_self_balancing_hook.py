@@ -290,3 +290,17 @@ def test_runs_on_an_iteration_based_schedule(tmp_path, tiny_digits):
         r'bbox_head\.loc_weight: ([0-9.e+-]+)', log)]
     assert len(weights) == 4 and weights[:2] == [50.0, 50.0]
     assert weights[2] != 50.0  # updated after the first pass (2 iterations)
+
+
+def test_weight_logged_under_the_loss_own_name():
+    # The hook asks the loss for the name of the weight it balances.
+    head = ToyRankingHead()
+    head.loss_cls.balanced_weight_name = 'toy_weight'
+    runner = FakeRunner(nn.ModuleDict(dict(head=head)))
+    runner.message_hub = MessageHub.get_instance('sb_hook_name_test')
+    hook = SelfBalancingHook()
+    hook.before_train(runner)
+    _run_iters(hook, runner, head, [(0.6, 0.02)])
+    assert runner.message_hub.get_scalar(
+        'train/head.toy_weight').current() == 50.0
+    assert 'train/head.loc_weight' not in runner.message_hub.log_scalars

@@ -49,9 +49,7 @@ class RankingAnalysisHook(Hook):
             for head in self.heads.values():
                 head.request_analysis()
 
-    def after_train_iter(self,
-                         runner,
-                         batch_idx: int,
+    def after_train_iter(self, runner, batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[Sequence] = None) -> None:
         """Log what the heads recorded (after the backward pass)."""

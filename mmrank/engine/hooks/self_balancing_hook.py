@@ -28,7 +28,8 @@ class SelfBalancingHook(Hook):
     weight in a buffer saved in checkpoints and restored by ``--resume``.
     The heads of a two-stage detector (RPN, RoI) are balanced separately.
     The initial w_r is the loss's ``loc_weight`` (50 in the paper). The
-    current weight is logged as ``<head name>.loc_weight``.
+    current weight is logged under the name the loss gives it
+    (``balanced_weight_name``): ``<head name>.loc_weight`` for aLRP Loss.
 
     The period is one pass over the training set: the epoch of an
     epoch-based loop, or ``len(train_dataloader)`` iterations of an
@@ -77,9 +78,7 @@ class SelfBalancingHook(Hook):
                 logger='current')
         self._reset()
 
-    def after_train_iter(self,
-                         runner,
-                         batch_idx: int,
+    def after_train_iter(self, runner, batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[Sequence] = None) -> None:
         """Collect the balance terms; update at the end of a period."""
@@ -88,8 +87,9 @@ class SelfBalancingHook(Hook):
             if terms is not None:
                 self.sums[name] += terms.detach().double().cpu()
                 self.counts[name] += 1
-            runner.message_hub.update_scalar(f'train/{name}.loc_weight',
-                                             head.balance_weight())
+            runner.message_hub.update_scalar(
+                f'train/{name}.{head.balanced_weight_name}',
+                head.balance_weight())
         if self._period is not None and self.every_n_train_iters(
                 runner, self._period):
             self.update_weights()
@@ -125,7 +125,7 @@ class SelfBalancingHook(Hook):
             means = packed[:-1] / packed[-1].clamp(min=1)
             terms = ', '.join(
                 f'mean {term} = {value:.3g}' for term, value in zip(
-                    head.loss_cls.balance_term_names, means.tolist()))
+                    head.balance_term_names, means.tolist()))
             print_log(
                 f'SelfBalancingHook: {name} weight changed from {before:.4g} '
                 f'to {after:.4g} in one update over {int(packed[-1])} '
@@ -139,7 +139,7 @@ class SelfBalancingHook(Hook):
         """Zero the per-head sums (one per balance term) and counts."""
         self.sums = {
             name: torch.zeros(
-                len(head.loss_cls.balance_term_names), dtype=torch.float64)
+                len(head.balance_term_names), dtype=torch.float64)
             for name, head in self.heads.items()
         }
         self.counts = {name: 0 for name in self.heads}

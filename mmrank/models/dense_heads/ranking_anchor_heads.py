@@ -22,12 +22,12 @@ from mmdet.utils import InstanceList, OptInstanceList
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from mmrank.models.utils import (RankingHeadMixin, flatten_levels,
-                                 positive_indices)
+from mmrank.models.utils import flatten_levels, positive_indices
 from mmrank.registry import register
+from .dense_ranking_mixin import DenseRankingMixin
 
 
-class AnchorRankingMixin(RankingHeadMixin):
+class AnchorRankingMixin(DenseRankingMixin):
     """Batch-wide ranking loss for subclasses of mmdet's ``AnchorHead``.
 
     Targets are computed per image as ``AnchorHead._get_targets_single``
@@ -37,23 +37,12 @@ class AnchorRankingMixin(RankingHeadMixin):
 
     get_num_level_anchors_inside = ATSSHead.get_num_level_anchors_inside
 
-    def loss_by_feat(
-            self,
-            cls_scores: List[Tensor],
-            bbox_preds: List[Tensor],
-            batch_gt_instances: InstanceList,
-            batch_img_metas: List[dict],
-            batch_gt_instances_ignore: OptInstanceList = None
-    ) -> Dict[str, Tensor]:
-        """One ranking loss over all levels, images and anchors.
-
-        Arguments as ``AnchorHead.loss_by_feat``.
-
-        Returns:
-            The ranking loss's components (:meth:`ranking_loss`).
-        """
-        self.check_class_labels(
-            torch.cat([gt.labels for gt in batch_gt_instances]))
+    def batch_ranking_loss(
+            self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
+            batch_gt_instances: InstanceList, batch_img_metas: List[dict],
+            batch_gt_instances_ignore: OptInstanceList) -> Dict[str, Tensor]:
+        """One ranking loss over all levels, images and anchors (arguments
+        as ``AnchorHead.loss_by_feat``)."""
         featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
         anchor_list, valid_flag_list = self.get_anchors(
             featmap_sizes, batch_img_metas, device=cls_scores[0].device)
@@ -154,19 +143,9 @@ class RankingRPNHead(AnchorRankingMixin, RPNHead):
         *args, **kwargs: As ``RPNHead``.
     """
 
-    def loss_by_feat(self,
-                     cls_scores: List[Tensor],
-                     bbox_preds: List[Tensor],
-                     batch_gt_instances: InstanceList,
-                     batch_img_metas: List[dict],
-                     batch_gt_instances_ignore: OptInstanceList = None
-                     ) -> Dict[str, Tensor]:
-        """Ranking loss over the whole batch, with RPN key names
-        (``loss_cls`` -> ``loss_rpn_cls``, ``box_weight`` ->
-        ``rpn_box_weight``), apart from the RoI head's."""
-        losses = super().loss_by_feat(cls_scores, bbox_preds,
-                                      batch_gt_instances, batch_img_metas,
-                                      batch_gt_instances_ignore)
+    def name_losses(self, losses: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """RPN key names (``loss_cls`` -> ``loss_rpn_cls``, ``box_weight``
+        -> ``rpn_box_weight``), apart from the RoI head's."""
         return {
             key.replace('loss_', 'loss_rpn_', 1)
             if key.startswith('loss_') else f'rpn_{key}': value

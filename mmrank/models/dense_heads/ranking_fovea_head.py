@@ -6,9 +6,9 @@ from mmdet.models.dense_heads import FoveaHead
 from mmdet.utils import InstanceList, OptInstanceList
 from torch import Tensor
 
-from mmrank.models.utils import (RankingHeadMixin, flatten_levels,
-                                 positive_indices)
+from mmrank.models.utils import flatten_levels, positive_indices
 from mmrank.registry import register
+from .dense_ranking_mixin import DenseRankingMixin
 
 
 def fovea_decode(points: Tensor, log_distances: Tensor,
@@ -34,7 +34,7 @@ def fovea_decode(points: Tensor, log_distances: Tensor,
 
 
 @register('mmdet')
-class RankingFoveaHead(RankingHeadMixin, FoveaHead):
+class RankingFoveaHead(DenseRankingMixin, FoveaHead):
     """FoveaBox head with a batch-wide ranking loss.
 
     The ranking loss sees the decoded boxes of the positives (aLRP Loss:
@@ -45,16 +45,11 @@ class RankingFoveaHead(RankingHeadMixin, FoveaHead):
         *args, **kwargs: As ``FoveaHead``.
     """
 
-    def loss_by_feat(self,
-                     cls_scores: List[Tensor],
-                     bbox_preds: List[Tensor],
-                     batch_gt_instances: InstanceList,
-                     batch_img_metas: List[dict],
-                     batch_gt_instances_ignore: OptInstanceList = None
-                     ) -> Dict[str, Tensor]:
+    def batch_ranking_loss(
+            self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
+            batch_gt_instances: InstanceList, batch_img_metas: List[dict],
+            batch_gt_instances_ignore: OptInstanceList) -> Dict[str, Tensor]:
         """Ranking loss over the whole batch (see ``FoveaHead``)."""
-        self.check_class_labels(
-            torch.cat([gt.labels for gt in batch_gt_instances]))
         featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
         priors = self.prior_generator.grid_priors(
             featmap_sizes,

@@ -18,17 +18,18 @@ Reference:
 from typing import Optional
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmrank.core.anchor_loss import (anchor_heatmap_loss, anchor_loss,
                                      check_cls_options, check_gamma_margin)
 from mmrank.core.labels import labels_to_onehot
 from mmrank.core.reduction import reduce_loss
 from mmrank.registry import register
+from .loss_signatures import ClsLossSignature, HeatmapLossSignature
 
 
 @register('mmpretrain')
-class AnchorLoss(nn.Module):
+class AnchorLoss(ClsLossSignature):
     """Classification Anchor Loss (eq. 2), optionally after a CE warm-up.
 
     Args:
@@ -58,12 +59,10 @@ class AnchorLoss(nn.Module):
         if not isinstance(warmup_epochs, int) or warmup_epochs < 0:
             raise ValueError('warmup_epochs must be an int >= 0, got '
                              f'{warmup_epochs!r}')
-        self.gamma = gamma
-        self.margin = margin
-        self.variant = variant
-        self.anchor = anchor
-        self.warmup_epochs = warmup_epochs
+        self.gamma, self.margin = gamma, margin
+        self.variant, self.anchor = variant, anchor
         self.reduction = reduction
+        self.warmup_epochs = warmup_epochs
         self.loss_weight = loss_weight
         self.epoch: Optional[int] = None
 
@@ -88,27 +87,11 @@ class AnchorLoss(nn.Module):
                 'custom_hooks')
         return self.epoch < self.warmup_epochs
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
-        """Compute the loss with mmpretrain's ``CrossEntropyLoss`` signature.
-
-        Args:
-            cls_score: Class logits ``(N, C)``.
-            label: Class indices ``(N,)`` or one-hot targets ``(N, C)``.
-            weight: Optional per-sample weights ``(N,)``.
-            avg_factor: Divisor of the summed loss (``LinearClsHead`` passes
-                the batch size).
-            reduction_override: Overrides ``reduction`` for this call.
-            **kwargs: Ignored, as by mmpretrain's losses.
-
-        Returns:
-            The weighted loss.
-        """
+    def cls_loss(self, cls_score: Tensor, label: Tensor,
+                 weight: Optional[Tensor], avg_factor: Optional[float],
+                 reduction_override: Optional[str]) -> Tensor:
+        """The weighted loss of logits ``cls_score``: softmax cross entropy
+        during the warm-up, Anchor Loss after it."""
         reduction = reduction_override or self.reduction
         if self.in_warmup:
             labels = labels_to_onehot(label, cls_score.shape[1]).float()
@@ -132,7 +115,7 @@ class AnchorLoss(nn.Module):
 
 
 @register('mmpose')
-class AnchorHeatmapLoss(nn.Module):
+class AnchorHeatmapLoss(HeatmapLossSignature):
     """Anchor Loss for keypoint heatmaps (eqs. 3-5), mmpose signature.
 
     The head's output are logits; the loss applies the sigmoid. The loss is
@@ -156,23 +139,11 @@ class AnchorHeatmapLoss(nn.Module):
         self.use_target_weight = use_target_weight
         self.loss_weight = loss_weight
 
-    def forward(self,
-                output: Tensor,
-                target: Tensor,
-                target_weights: Optional[Tensor] = None,
-                mask: Optional[Tensor] = None) -> Tensor:
-        """Compute the loss.
-
-        Args:
-            output: Heatmap logits ``(N, K, H, W)``.
-            target: Target heatmaps ``(N, K, H, W)`` in ``[0, 1]``.
-            target_weights: Keypoint weights ``(N, K)``, used when
-                ``use_target_weight`` is True.
-            mask: Optional pixel mask broadcastable to ``output``.
-
-        Returns:
-            The weighted loss.
-        """
+    def heatmap_loss(self, output: Tensor, target: Tensor,
+                     target_weights: Optional[Tensor],
+                     mask: Optional[Tensor]) -> Tensor:
+        """The weighted loss of heatmap logits ``output`` against targets
+        in ``[0, 1]``."""
         if not self.use_target_weight:
             target_weights = None
         return self.loss_weight * anchor_heatmap_loss(

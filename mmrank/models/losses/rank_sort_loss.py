@@ -4,36 +4,18 @@ Reference:
     Oksuz, Cam, Akbas, Kalkan, "Rank & Sort Loss for Object Detection and
     Instance Segmentation", ICCV 2021.
 """
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 from torch import Tensor
 
+from mmrank.core.balancing import score_weights, value_balance
 from mmrank.core.ranking import rank_sort_loss
 from mmrank.registry import register
-from .ranking_loss_base import (PositiveBoxes, PositiveInput, RankingLoss,
+from ..ranking_protocol import (PositiveBoxes, PositiveInput,
                                 RankingLossOutput)
+from .ranking_loss_base import RankingLoss
 from .ranking_losses import aligned_overlaps
-
-
-def value_balance(ranking_loss: Tensor, loss: Tensor) -> Tensor:
-    """The RS paper's task-balancing weight ``ranking_loss / loss``
-    (detached; 0 when ``loss`` is 0, e.g. without positives)."""
-    loss = loss.detach()
-    return torch.where(loss > 0, ranking_loss.detach() / loss.clamp(
-        min=torch.finfo(loss.dtype).tiny), torch.zeros_like(loss))
-
-
-def score_weights(logits: Tensor) -> Tuple[Tensor, Tensor]:
-    """Each positive's largest sigmoid class score (detached), the weight
-    with which RS-ATSS and RS-R-CNN weigh its box and mask losses, and the
-    weights' sum to average over (kept above 0 for no positives).
-
-    Args:
-        logits: Class logits of the positives (P, C).
-    """
-    weights = logits.detach().sigmoid().max(dim=1).values
-    return weights, weights.sum().clamp(min=1e-12)
 
 
 def score_weighted_mean(errors: Tensor, positives: PositiveBoxes) -> Tensor:
@@ -60,21 +42,17 @@ class RankSortLoss(RankingLoss):
     * ``box_weight`` (logged, not summed): that multiplier.
 
     Args:
-        delta: Width of the smoothed step function H (0.5 in the paper).
-        loss_weight: Weight of every component (0.2 for the RPN).
-        use_sigmoid: Must be True.
-        impl: As :class:`RankingLoss`.
+        delta: Half width of the linear part of the smoothed step
+            function H (0.5 in the paper).
+        **kwargs: ``loss_weight`` (0.2 for the RPN), ``use_sigmoid`` and
+            ``impl``, as :class:`RankingLoss`.
     """
 
     positive_input = PositiveInput.QUALITY
     trains_localisation = True
 
-    def __init__(self,
-                 delta: float = 0.5,
-                 loss_weight: float = 1.0,
-                 use_sigmoid: bool = True,
-                 impl: str = 'auto') -> None:
-        super().__init__(delta, loss_weight, use_sigmoid, impl)
+    def __init__(self, delta: float = 0.5, **kwargs) -> None:
+        super().__init__(delta, **kwargs)
 
     def compute(self, logits: Tensor, targets: Tensor,
                 positives: Optional[PositiveBoxes]) -> RankingLossOutput:

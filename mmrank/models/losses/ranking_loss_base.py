@@ -1,85 +1,23 @@
-"""The protocol between ranking losses and the heads that train them.
+"""Base class of the ranking losses.
 
-A ranking loss is batch-wide: a head flattens the logits of all images,
-priors and classes of a batch into one vector with one target per entry
-(1 positive, 0 negative, -1 ignored) and calls the loss once. Each loss
-declares what it needs per positive (:class:`PositiveInput`), whether it
-trains the localisation itself, and whether it is balanced by
-:class:`~mmrank.engine.hooks.SelfBalancingHook`; it returns its named,
-already weighted loss components and the detached terms of its balancing
-rule (:class:`RankingLossOutput`). Heads and hooks rely on nothing else.
+The protocol it implements is :mod:`mmrank.models.ranking_protocol`.
 """
-from enum import Enum
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import Optional
 
 import torch
 from torch import Tensor, nn
 
 from mmrank.core.ranking.backends import IMPLS
+from ..ranking_protocol import (PositiveBoxes, PositiveInput,
+                                RankingLossOutput, RankingLossProtocol,
+                                stock_head_message)
+
+__all__ = [
+    'PositiveBoxes', 'PositiveInput', 'RankingLoss', 'RankingLossOutput'
+]
 
 
-class PositiveInput(str, Enum):
-    """What a ranking loss needs for each positive, besides its logit."""
-    NONE = 'none'  #: nothing: the head trains the boxes with its loss_bbox
-    LOC_ERROR = 'loc_error'  #: a localisation error (e.g. 1 - GIoU)
-    QUALITY = 'quality'  #: a quality target (e.g. the IoU) as its label
-
-
-class PositiveBoxes(NamedTuple):
-    """The positives of a batch, in the order of ``logits[targets == 1]``.
-
-    Attributes:
-        pred: Decoded predicted boxes (P, 4), x1y1x2y2, with gradient.
-        target: Their ground-truth boxes (P, 4).
-        logits: The class logits of each positive's prior (P, C).
-    """
-    pred: Tensor
-    target: Tensor
-    logits: Tensor
-
-
-class RankingLossOutput(NamedTuple):
-    """What a ranking loss returns to its head.
-
-    Attributes:
-        losses: Named loss components, already weighted (keys with
-            ``loss`` are summed by mmdet; others are only logged).
-        balance_terms: Detached, unweighted terms of the loss's balancing
-            rule for :class:`SelfBalancingHook`, or None.
-    """
-    losses: Dict[str, Tensor]
-    balance_terms: Optional[Tensor] = None
-
-
-def _ranking_head_names() -> str:
-    """The registered ranking heads, for error messages."""
-    from mmdet.registry import MODELS
-
-    from mmrank.models.utils import RankingHeadMixin
-    return ', '.join(
-        sorted(name for name, cls in MODELS.module_dict.items()
-               if isinstance(cls, type) and issubclass(cls, RankingHeadMixin)))
-
-
-def stock_head_message(loss_name: str, detail: str = '') -> str:
-    """Why a ranking loss cannot train in a stock mmdet head, and the fix.
-
-    Args:
-        loss_name: The ranking loss's class name.
-        detail: What was found, e.g. ``' (in RetinaHead bbox_head)'``.
-
-    Returns:
-        The message naming the ranking heads to use instead.
-    """
-    return (f'{loss_name} is a batch-wide ranking loss: it takes the '
-            'flattened logits of the whole batch, not the per-level, '
-            f'per-sample arguments of a stock mmdet head{detail}. Train it '
-            'with a ranking head, i.e. set the head type to one of '
-            f'{_ranking_head_names()} (e.g. '
-            "model.bbox_head.type='RankingRetinaHead').")
-
-
-class RankingLoss(nn.Module):
+class RankingLoss(RankingLossProtocol, nn.Module):
     """Base class of the ranking losses.
 
     Dense heads read ``use_sigmoid`` to size their classifier (one logit per
@@ -92,24 +30,16 @@ class RankingLoss(nn.Module):
     Subclasses set the class attributes and implement :meth:`compute`.
 
     Args:
-        delta: Width of the smoothed step function H (paper's δ).
+        delta: Half width of the linear part of the smoothed step
+            function H (paper's δ).
         loss_weight: Weight of every returned component.
         use_sigmoid: Must be True: ranking losses rank per-class logits.
         impl: How the passes over the negatives run: ``'auto'`` (the torch
-            path until a GPU benchmark shows the fused kernels faster),
-            ``'torch'``, or ``'triton'`` (fused kernels, CUDA).
+            path), ``'torch'``, or ``'triton'`` (fused kernels, CUDA).
     """
 
     custom_cls_channels = True
     custom_activation = True
-    #: What the loss needs per positive.
-    positive_input: PositiveInput = PositiveInput.NONE
-    #: Whether the loss trains the localisation (else the head's loss_bbox).
-    trains_localisation = False
-    #: Whether SelfBalancingHook balances it (:meth:`apply_balance`).
-    self_balancing = False
-    #: Names of the balance terms, for messages.
-    balance_term_names: Tuple[str, ...] = ()
 
     def __init__(self,
                  delta: float = 1.0,
@@ -161,15 +91,6 @@ class RankingLoss(nn.Module):
                 positives: Optional[PositiveBoxes]) -> RankingLossOutput:
         """The loss of one batch (arguments as :meth:`forward`)."""
         raise NotImplementedError
-
-    def balance_weight(self) -> Optional[float]:
-        """The current balancing weight, if the loss has one."""
-        return None
-
-    def apply_balance(self, sums: Tensor) -> None:
-        """Update the balancing weight from the summed balance terms of a
-        period (self-balancing losses only)."""
-        raise TypeError(f'{type(self).__name__} is not self-balancing')
 
     def get_cls_channels(self, num_classes: int) -> int:
         """Number of classifier outputs: one logit per class."""

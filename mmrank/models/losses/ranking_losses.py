@@ -14,8 +14,9 @@ from torch import Tensor
 
 from mmrank.core.ranking import alrp_loss, ap_loss
 from mmrank.registry import register
-from .ranking_loss_base import (PositiveBoxes, PositiveInput, RankingLoss,
+from ..ranking_protocol import (PositiveBoxes, PositiveInput,
                                 RankingLossOutput)
+from .ranking_loss_base import RankingLoss
 
 #: Range of ``1 - overlap`` for each supported overlap, used to normalise
 #: the localisation error to [0, 1] before dividing by ``1 - tau``.
@@ -45,7 +46,8 @@ class aLRPLoss(RankingLoss):  # noqa: N801
     Table 3).
 
     Args:
-        delta: Width of the smoothed step function H.
+        delta: Half width of the linear part of the smoothed step
+            function H.
         loss_weight: Weight of both components (0.2 for the RPN).
         use_sigmoid: Must be True.
         loc_error: Overlap giving the localisation error: ``'giou'`` or
@@ -62,6 +64,7 @@ class aLRPLoss(RankingLoss):  # noqa: N801
     trains_localisation = True
     self_balancing = True
     balance_term_names = ('L_cls', 'L_loc')
+    balanced_weight_name = 'loc_weight'
 
     def __init__(self,
                  delta: float = 1.0,
@@ -135,7 +138,8 @@ class APLoss(RankingLoss):
     interpolated AP)); the head trains the boxes with its ``loss_bbox``.
 
     Args:
-        delta: Width of the smoothed step function H.
+        delta: Half width of the linear part of the smoothed step
+            function H.
         loss_weight: Weight of the loss.
         use_sigmoid: Must be True.
         impl: As :class:`RankingLoss`.

@@ -27,6 +27,7 @@ from mmrank.core.labels import hard_labels
 from mmrank.core.uniloss import (AnchorConfig, uniloss_accuracy,
                                  uniloss_average_precision, uniloss_pckh)
 from mmrank.registry import register
+from .loss_signatures import ClsLossSignature, HeatmapLossSignature
 
 
 class _UniLossBase(nn.Module):
@@ -59,7 +60,7 @@ class _UniLossBase(nn.Module):
         return f'{self.anchor_cfg}, loss_weight={self.loss_weight}'
 
 
-class _ClsUniLoss(_UniLossBase):
+class _ClsUniLoss(_UniLossBase, ClsLossSignature):
     """mmpretrain's classification-loss call signature around a batch loss.
 
     Subclasses implement :meth:`batch_loss`.
@@ -86,26 +87,12 @@ class _ClsUniLoss(_UniLossBase):
         """``1 - g~`` of the batch."""
         raise NotImplementedError
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
-                weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
-        """Compute the loss (mmpretrain ``CrossEntropyLoss`` signature).
-
-        Args:
-            cls_score: Class scores ``(N, C)``.
-            label: Class indices ``(N,)`` or one-hot ``(N, C)``.
-            weight: Must be None: the loss has no per-sample terms.
-            avg_factor: Ignored (the loss is already a batch average).
-            reduction_override: Ignored, as above.
-            **kwargs: Ignored, as by mmpretrain's losses.
-
-        Returns:
-            ``loss_weight * (1 - g~)``.
-        """
+    def cls_loss(self, cls_score: Tensor, label: Tensor,
+                 weight: Optional[Tensor], avg_factor: Optional[float],
+                 reduction_override: Optional[str]) -> Tensor:
+        """``loss_weight * (1 - g~)``. ``weight`` must be None (the loss
+        has no per-sample terms); ``avg_factor`` and ``reduction_override``
+        are ignored (the loss is already a batch average)."""
         if weight is not None:
             raise ValueError(f'{type(self).__name__} does not take '
                              'per-sample weight: the loss is one batch-level '
@@ -166,7 +153,7 @@ def gaussian_threshold(radius: float, sigma: float) -> float:
 
 
 @register('mmpose')
-class UniLossPCKh(_UniLossBase):
+class UniLossPCKh(_UniLossBase, HeatmapLossSignature):
     """UniLoss for PCKh on heatmaps (Sec. 4.3), mmpose heatmap signature.
 
     mmpose's heatmap losses see the target heatmaps, not the joints, so the
@@ -202,23 +189,11 @@ class UniLossPCKh(_UniLossBase):
         # a relative tolerance keeps pixels exactly at the radius positive
         self.threshold = gaussian_threshold(radius, sigma) * (1 - 1e-4)
 
-    def forward(self,
-                output: Tensor,
-                target: Tensor,
-                target_weights: Optional[Tensor] = None,
-                mask: Optional[Tensor] = None) -> Tensor:
-        """Compute the loss.
-
-        Args:
-            output: Predicted heatmaps ``(N, K, H, W)``.
-            target: Gaussian target heatmaps ``(N, K, H, W)``.
-            target_weights: Keypoint weights ``(N, K)``.
-            mask: Optional pixel mask broadcastable to ``output``; masked
-                pixels are neither positive nor negative.
-
-        Returns:
-            ``loss_weight * (1 - g~)``.
-        """
+    def heatmap_loss(self, output: Tensor, target: Tensor,
+                     target_weights: Optional[Tensor],
+                     mask: Optional[Tensor]) -> Tensor:
+        """``loss_weight * (1 - g~)`` of Gaussian ``target`` heatmaps;
+        masked pixels are neither positive nor negative."""
         if target.shape != output.shape:
             raise ValueError(f'target shape {tuple(target.shape)} differs '
                              f'from output shape {tuple(output.shape)}')

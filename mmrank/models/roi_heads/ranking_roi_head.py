@@ -11,7 +11,8 @@ from mmdet.structures.mask import mask_target
 from mmdet.utils import InstanceList
 from torch import Tensor
 
-from mmrank.models.losses.rank_sort_loss import score_weights, value_balance
+from mmrank.core.balancing import score_weights, value_balance
+from mmrank.core.reduction import zero_loss
 from mmrank.registry import register
 
 
@@ -25,9 +26,10 @@ class RankingStandardRoIHead(StandardRoIHead):
     random, as the authors cap it) is weighted per positive by its largest
     sigmoid class score (detached), averaged over those weights, and
     multiplied by ``value / L_mask`` (detached) every iteration, where
-    ``value`` is the box head's classification loss (its components other
-    than ``loss_bbox``, e.g. L_rank + L_sort): the value-based balancing of
-    the RS paper. The multiplier is logged as ``mask_weight``.
+    ``value`` is the value the box head's ranking loss names
+    (:meth:`RankingLossProtocol.mask_balance_value`,
+    its classification loss, e.g. L_rank + L_sort): the value-based
+    balancing of the RS paper. The multiplier is logged as ``mask_weight``.
 
     Args:
         max_masks_per_image: Most positives per image in the mask loss.
@@ -66,8 +68,7 @@ class RankingStandardRoIHead(StandardRoIHead):
         bbox_results = self.bbox_loss(x, sampling_results)
         losses = dict(bbox_results['loss_bbox'])
         if self.with_mask:
-            value = sum(v for k, v in losses.items()
-                        if 'loss' in k and k != 'loss_bbox')
+            value = self.bbox_head.loss_cls.mask_balance_value(losses)
             losses.update(
                 self.balanced_mask_loss(x, sampling_results,
                                         bbox_results['cls_score'],
@@ -115,7 +116,7 @@ class RankingStandardRoIHead(StandardRoIHead):
             mask_preds = mask_preds[:, 0]
         weights, total = score_weights(cls_score[torch.cat(rows)])
         if labels.numel() == 0:
-            loss_mask = mask_preds.sum() * 0
+            loss_mask = zero_loss(mask_preds)
         else:
             loss_mask = self.mask_head.loss_mask(
                 mask_preds, targets, weight=weights, avg_factor=total)

@@ -7,15 +7,16 @@ into one matrix of logits (num_priors_in_batch, num_classes), finds the
 positives, decodes their boxes, and hands everything to
 :meth:`RankingHeadMixin.ranking_loss`.
 """
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
 from mmengine.model import is_model_wrapper
 from torch import Tensor, nn
 
-from mmrank.models.losses import PositiveBoxes, RankingLoss
-from mmrank.models.losses.ranking_loss_base import stock_head_message
+from ..ranking_protocol import (PositiveBoxes, RankingHeadProtocol,
+                                RankingLossProtocol, registered_names,
+                                stock_head_message)
 from .ranking_analysis import gradient_ratio, rank_correlation
 
 
@@ -63,26 +64,30 @@ def positive_indices(labels: Tensor, label_weights: Optional[Tensor],
 
 
 def ranking_targets(labels: Tensor, label_weights: Optional[Tensor],
-                    num_classes: int) -> Tensor:
+                    pos_inds: Tensor, num_classes: int) -> Tensor:
     """One-hot ranking targets of shape (num_priors, num_classes).
 
     1 for the class of a positive prior, 0 for every other class of it and
     for all classes of a background prior, -1 for all classes of an ignored
     prior (``label_weights == 0``).
+
+    Args:
+        labels, label_weights, num_classes: As :func:`positive_indices`.
+        pos_inds: The positives, as :func:`positive_indices` returns them.
     """
     targets = labels.new_zeros(labels.size(0), num_classes, dtype=torch.int8)
-    pos_inds = positive_indices(labels, label_weights, num_classes)
     targets[pos_inds, labels[pos_inds]] = 1
     if label_weights is not None:
         targets[label_weights <= 0] = -1
     return targets
 
 
-class RankingHeadMixin:
+class RankingHeadMixin(RankingHeadProtocol):
     """Batch-wide ranking loss, balancing and diagnostics for a head.
 
     Mixed into an mmdet head (listed first among the bases) whose
-    ``loss_cls`` is a :class:`~mmrank.models.losses.RankingLoss`. The head
+    ``loss_cls`` is a ranking loss
+    (:class:`~mmrank.models.ranking_protocol.RankingLossProtocol`). The head
     gathers the batch and calls :meth:`ranking_loss`; everything that
     depends on the loss comes from the loss's declarations (what it needs
     per positive, whether it trains the boxes, whether it self-balances).
@@ -108,10 +113,10 @@ class RankingHeadMixin:
             kwargs['loss_cls'] = dict(kwargs['loss_cls'])
             kwargs['loss_cls'].setdefault('use_sigmoid', True)
         super().__init__(*args, **kwargs)
-        if not isinstance(self.loss_cls, RankingLoss):
+        if not isinstance(self.loss_cls, RankingLossProtocol):
             raise TypeError(
                 f'{type(self).__name__} needs a ranking loss as loss_cls '
-                f'(one of {", ".join(_ranking_loss_names())}), got '
+                f'(one of {registered_names(RankingLossProtocol)}), got '
                 f'{type(self.loss_cls).__name__}; for a stock loss use the '
                 'stock mmdet head')
         self._balance_terms: Optional[Tensor] = None
@@ -122,6 +127,16 @@ class RankingHeadMixin:
     def self_balancing(self) -> bool:
         """Whether SelfBalancingHook balances this head's loss."""
         return self.loss_cls.self_balancing
+
+    @property
+    def balance_term_names(self) -> Tuple[str, ...]:
+        """Names of the loss's balance terms (:meth:`pop_balance_terms`)."""
+        return self.loss_cls.balance_term_names
+
+    @property
+    def balanced_weight_name(self) -> Optional[str]:
+        """Name of the weight the loss balances, as it is logged."""
+        return self.loss_cls.balanced_weight_name
 
     def ranking_loss(
         self,
@@ -162,7 +177,8 @@ class RankingHeadMixin:
         self.check_class_labels(
             labels if label_weights is None else labels[label_weights > 0],
             background=True)
-        targets = ranking_targets(labels, label_weights, num_classes)
+        targets = ranking_targets(labels, label_weights, pos_inds,
+                                  num_classes)
         logits, flat_targets = cls_scores.reshape(-1), targets.reshape(-1)
         if self._analysis_requested:
             self._analyse(logits, flat_targets, cls_scores[pos_inds,
@@ -300,17 +316,6 @@ class RankingHeadMixin:
             logits.register_hook(record_ratio)
 
 
-def _ranking_loss_names() -> List[str]:
-    """Names of the ranking loss classes, for error messages."""
-    found, todo = [], [RankingLoss]
-    while todo:
-        cls = todo.pop()
-        todo.extend(cls.__subclasses__())
-        if cls is not RankingLoss:
-            found.append(cls.__name__)
-    return sorted(found)
-
-
 def check_ranking_losses_in_ranking_heads(model: nn.Module) -> None:
     """Stop when a ranking loss sits in a head that is not a ranking head.
 
@@ -326,7 +331,7 @@ def check_ranking_losses_in_ranking_heads(model: nn.Module) -> None:
             heads to use instead.
     """
     for name, module in model.named_modules():
-        if not isinstance(module, RankingLoss):
+        if not isinstance(module, RankingLossProtocol):
             continue
         head_name = name.rpartition('.')[0]
         head = model.get_submodule(head_name)
