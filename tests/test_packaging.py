@@ -11,6 +11,7 @@ trained for one epoch (2 iterations on the tiny digits set) by the
 import importlib.util
 import os
 import shutil
+import site
 import subprocess
 import sys
 import tarfile
@@ -43,6 +44,16 @@ def _run(args, cwd, env=None, timeout=600) -> str:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, f'{args}\n{out[-5000:]}'
     return out
+
+
+def _printed(bin_dir: Path, code: str, cwd: Path, env: dict) -> str:
+    """The last line ``code`` prints to stdout in the venv (its stderr may
+    carry warnings, e.g. Python 3.12's SyntaxWarnings while compiling)."""
+    proc = subprocess.run([str(bin_dir / 'python'), '-c', code], cwd=str(cwd),
+                          env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.strip().splitlines()[-1]
 
 
 def _copy_source(src: Path) -> None:
@@ -121,13 +132,37 @@ def test_wheel_carries_configs_tools_and_scripts(wheel):
 
 @pytest.fixture(scope='module')
 def venv(wheel, tmp_path_factory) -> Path:
-    """A fresh ``venv --system-site-packages`` with the wheel installed."""
+    """A fresh ``venv --system-site-packages`` with the wheel installed.
+
+    The packages of this python reach it through a ``.pth`` file as well:
+    when this python is itself a venv (the GPU-machine replica), the new
+    venv's system site is the base interpreter's, and the replica's
+    OpenMMLab stack lies on PYTHONPATH, which the tools run without (no
+    clone on the path).
+    """
     root = tmp_path_factory.mktemp('venv')
     _run([sys.executable, '-m', 'venv', '--system-site-packages', root],
          cwd=root)
+    site_dir = _printed(root / 'bin',
+                        'import sysconfig; print(sysconfig.get_paths()'
+                        '["purelib"])', root, _env())
+    Path(site_dir, 'parent_packages.pth').write_text(
+        '\n'.join(_parent_package_lines()) + '\n')
     _run([root / 'bin' / 'python', '-m', 'pip', 'install', '--no-deps', '-q',
           wheel], cwd=root, env=_env())
     return root
+
+
+def _parent_package_lines() -> list:
+    """``.pth`` lines giving a venv this python's package folders without
+    the clone: its site folders with their own ``.pth`` files (e.g.
+    setuptools' distutils shim on Python >= 3.12), then PYTHONPATH."""
+    clone = str(REPO_ROOT.resolve())
+    lines = [f'import site; site.addsitedir({p!r})'
+             for p in site.getsitepackages()]
+    lines += [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
+              if p and not str(Path(p).resolve()).startswith(clone)]
+    return lines
 
 
 def _env() -> dict:
@@ -171,19 +206,17 @@ def test_mmdet_train_tool_with_the_installed_config_path(
     """mmdet's tools/train.py cannot read ``mmrank::`` bases; the
     installed file by its path works (what the README says)."""
     bin_dir, env, user = venv / 'bin', _env(), tmp_path / 'user'
-    mmdet_train = _run([
-        bin_dir / 'python', '-c', 'import mmdet, os; print(os.path.join('
-        'os.path.dirname(mmdet.__file__), ".mim", "tools", "train.py"))'
-    ], tmp_path, env).strip().splitlines()[-1]
+    mmdet_train = _printed(
+        bin_dir, 'import mmdet, os; print(os.path.join(os.path.dirname('
+        'mmdet.__file__), ".mim", "tools", "train.py"))', tmp_path, env)
     config = _user_config(user, f'mmrank::{BASE}')
     proc = subprocess.run(
         [str(bin_dir / 'python'), mmdet_train, config], cwd=str(user),
         env=env, capture_output=True, text=True, timeout=300)
     assert 'does not support to load mmrank config' in proc.stderr
-    root = _run([
-        bin_dir / 'python', '-c', 'from mmrank.utils.package_configs import '
-        'resources_root; print(resources_root())'
-    ], tmp_path, env).strip().splitlines()[-1]
+    root = _printed(
+        bin_dir, 'from mmrank.utils.package_configs import resources_root; '
+        'print(resources_root())', tmp_path, env)
     assert root.startswith(str(venv))
     config = _user_config(user, f'{root}/configs/{BASE}')
     log = _run([bin_dir / 'python', mmdet_train, config, '--work-dir', 'work',
