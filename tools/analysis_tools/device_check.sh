@@ -25,7 +25,7 @@
 # machine (tools/gpu_replica/rehearse_device_check.sh sets it up): the same
 # install, the cpu variants of the same tests (Triton through its
 # interpreter), and the benchmarks on small CPU cases; stage 4 keeps the
-# carried CPU-ops mmcv. Prepare the folder once where the registry is
+# carried mmcv as it is. Prepare the folder once where the registry is
 # reachable (tools/gpu_replica/build.sh; README.md "GPU path"), copy it to
 # .whl/, and on the device machine run this from the repository root with
 # carry ['.whl'] and timeout_s 600.
@@ -85,7 +85,7 @@ b = torch.tensor([[0., 0., 1., 1.]], device="cuda"); s = torch.ones(1, device="c
 sys.exit(len(mmcv.ops.nms(b, s, 0.5)[1]) != 1)' >/dev/null 2>&1
 }
 if [ "$MODE" = rehearse ]; then
-  note "mmcv: the carried CPU-ops wheel (no GPU here)"
+  note "mmcv: the carried wheel as it is (no GPU here to run CUDA ops)"
 elif mmcv_cuda; then
   note "mmcv: the carried wheel has CUDA ops"
 else
