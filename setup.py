@@ -84,6 +84,7 @@ setup(
         'mmrank': [
             '.mim/model-index.yml', '.mim/configs/**/*.py',
             '.mim/configs/**/*.yml', '.mim/configs/**/*.md',
+            '.mim/configs/**/*.json',
             '.mim/tools/**/*.py', '.mim/tools/**/*.sh'
         ]
     },
