@@ -158,8 +158,9 @@ def read_test_metrics(test_dir: str) -> Optional[Dict[str, float]]:
         test_dir: The ``--work-dir`` given to ``tools/test.py``.
 
     Returns:
-        key -> value from ``<test_dir>/<timestamp>/<timestamp>.json``, or None
-        when no test finished there.
+        key -> value from ``<test_dir>/<timestamp>/<timestamp>.json``, a list
+        of numbers (a per-class metric) as ``key[0]``, ``key[1]``, ...; or
+        None when no test finished there.
     """
     paths = sorted(
         p for p in glob.glob(osp.join(test_dir, '*', '*.json'))
@@ -168,11 +169,17 @@ def read_test_metrics(test_dir: str) -> Optional[Dict[str, float]]:
         return None
     with open(paths[-1]) as f:
         record = json.load(f)
-    return {
-        k: float(v)
-        for k, v in record.items() if isinstance(v, (int, float))
-        and not isinstance(v, bool) and k not in BOOKKEEPING_KEYS
-    }
+    metrics = {}
+    for key, value in record.items():
+        if key in BOOKKEEPING_KEYS:
+            continue
+        # per-class lists (e.g. mmpretrain's AP_classwise) become key[i]
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            if isinstance(item, (int, float)) and not isinstance(item, bool):
+                metrics[f'{key}[{i}]' if items is value else key] = float(
+                    item)
+    return metrics
 
 
 def mean_std(values: Sequence[float]) -> Tuple[float, float]:

@@ -91,6 +91,14 @@ def test_read_scalars_errors_and_test_metrics(tmp_path):
         (tmp_path / stamp / f'{stamp}.json').write_text(
             json.dumps({'coco/bbox_mAP': ap, 'time': 1.0, 'name': 'x'}))
     assert read_test_metrics(str(tmp_path)) == {'coco/bbox_mAP': 0.4}
+    # a per-class list, as mmpretrain's AveragePrecision(average=None) logs
+    (tmp_path / '20260103_000000').mkdir()
+    (tmp_path / '20260103_000000' / '20260103_000000.json').write_text(
+        json.dumps({'multi-label/AP_classwise': [99.9, 99.5],
+                    'accuracy/top1': 99, 'flags': [True, 'a']}))
+    assert read_test_metrics(str(tmp_path)) == {
+        'multi-label/AP_classwise[0]': 99.9,
+        'multi-label/AP_classwise[1]': 99.5, 'accuracy/top1': 99.0}
     assert mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
     assert mean_std([4.0]) == (4.0, 0.0)
     with pytest.raises(ValueError, match='at least one'):
