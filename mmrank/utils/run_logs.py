@@ -133,6 +133,20 @@ def read_scalars(work_dir: str) -> Scalars:
         val_iters=val_iters)
 
 
+def mean_iter_time(work_dir: str) -> Optional[float]:
+    """Mean logged ``time`` (wall seconds per training iteration) of a run.
+
+    Averages the ``time`` of every training record of every start of the
+    run (a resumed run's repeated iterations count twice); None when none
+    was logged.
+    """
+    times = [
+        record['time'] for path in scalars_files(work_dir)
+        for record in _read_records(path)[0] if 'time' in record
+    ]
+    return sum(times) / len(times) if times else None
+
+
 def last_epoch_mean(scalars: Scalars, key: str) -> Optional[float]:
     """Mean of a training curve over the last epoch it was logged in.
 

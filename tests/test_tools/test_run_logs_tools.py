@@ -12,8 +12,9 @@ import pytest
 
 pytest.importorskip('matplotlib')
 
-from mmrank.utils.run_logs import (last_epoch_mean, mean_std,  # noqa: E402
-                                   read_scalars, read_test_metrics)
+from mmrank.utils.run_logs import (last_epoch_mean,  # noqa: E402
+                                   mean_iter_time, mean_std, read_scalars,
+                                   read_test_metrics)
 
 TOOLS = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'analysis_tools')
 
@@ -80,6 +81,16 @@ def test_read_scalars_joins_resumed_runs(tmp_path):
     assert last_epoch_mean(scalars, 'bbox_head.rank_corr') == \
         pytest.approx((0.5 + 0.7) / 2)
     assert last_epoch_mean(scalars, 'roi_head.rank_corr') is None
+
+
+def test_mean_iter_time(tmp_path):
+    write_scalars(tmp_path, '20260101_000000',
+                  [dict(train_record(2, 1, 1.0), time=0.2),
+                   val_record(1, 0.1, 0.9),
+                   dict(train_record(4, 1, 1.0), time=0.6)])
+    write_scalars(tmp_path, '20260101_010000',
+                  [dict(train_record(6, 2, 1.0), time=0.4)])
+    assert mean_iter_time(str(tmp_path)) == pytest.approx(0.4)
 
 
 def test_read_scalars_errors_and_test_metrics(tmp_path):
@@ -219,10 +230,12 @@ def test_seed_table_and_spread(tmp_path):
     rows = tool.collect(['a/base.py', 'a/better.py', 'a/partial.py'],
                         [0, 1, 2], str(tmp_path))
     table = tool.markdown_table(rows, metrics, 3).splitlines()
-    assert table[0] == '| config | AP | oLRP | ρ (rank corr.) | seeds |'
+    assert table[0] == ('| config | AP | oLRP | ρ (rank corr.) | s/iter | '
+                        'seeds |')
+    # s/iter: the mean logged time of every training record (0.3 each)
     assert table[2] == ('| `a/base.py` | 0.310 ± 0.010 | 0.700 ± 0.000 | '
-                        '0.600 ± 0.000 | 3/3 |')
-    assert table[4] == ('| `a/partial.py` | 0.500 | 0.600 | 0.600 | '
+                        '0.600 ± 0.000 | 0.300 ± 0.000 | 3/3 |')
+    assert table[4] == ('| `a/partial.py` | 0.500 | 0.600 | 0.600 | 0.300 | '
                         '1/3 **pending** |')
     spread = tool.spread_report(rows, metrics)
     # AP +0.1 >> 0.01 + 0.01; oLRP 0 within the spread

@@ -25,8 +25,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from mmrank.utils.run_logs import (last_epoch_mean, mean_std, read_scalars,
-                                   read_test_metrics)
+from mmrank.utils.run_logs import (last_epoch_mean, mean_iter_time, mean_std,
+                                   read_scalars, read_test_metrics)
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
@@ -94,10 +94,11 @@ def train_and_test(config: str, seed: int, work_root: str,
 
 
 def run_summary(work_dir: str) -> Optional[Dict[str, float]]:
-    """Test metrics of a finished run plus its final-epoch rank correlation.
+    """Test metrics of a finished run, its rank correlation and its speed.
 
     The rank correlation (``rho``) is the mean of the ``<head>.rank_corr``
-    values logged in the last training epoch, when the run logged one.
+    values logged in the last training epoch, when the run logged one;
+    ``s_iter`` is the mean logged wall time per training iteration.
     """
     metrics = read_test_metrics(osp.join(work_dir, 'test'))
     if metrics is None:
@@ -106,6 +107,9 @@ def run_summary(work_dir: str) -> Optional[Dict[str, float]]:
         scalars = read_scalars(work_dir)
     except FileNotFoundError:
         return metrics
+    s_iter = mean_iter_time(work_dir)
+    if s_iter is not None:
+        metrics['s_iter'] = s_iter
     keys = sorted(k for k in scalars.train if k.endswith(RANK_CORR_SUFFIX))
     if keys:
         # a two-stage detector logs one per head: the last one (RoI head)
@@ -134,12 +138,15 @@ def cell(values: Sequence[float]) -> str:
 def markdown_table(rows, metrics: Sequence[Tuple[str, str]],
                    num_seeds: int) -> str:
     """The mean ± std table (sample std over the finished seeds)."""
-    columns = [label for label, _ in metrics] + ['ρ (rank corr.)', 'seeds']
+    columns = [label for label, _ in metrics] + [
+        'ρ (rank corr.)', 's/iter', 'seeds'
+    ]
     lines = ['| config | ' + ' | '.join(columns) + ' |',
              '| --- ' * (len(columns) + 1) + '|']
     for config, runs in rows:
         cells = [cell([r[key] for r in runs if key in r])
-                 for _, key in metrics + (('rho', 'rho'), )]
+                 for _, key in metrics + (('rho', 'rho'), ('s/iter',
+                                                           's_iter'))]
         done = f'{len(runs)}/{num_seeds}'
         if len(runs) < num_seeds:
             done += ' **pending**'
