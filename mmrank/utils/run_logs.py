@@ -188,11 +188,13 @@ def read_test_metrics(test_dir: str) -> Optional[Dict[str, float]]:
         if key in BOOKKEEPING_KEYS:
             continue
         # per-class lists (e.g. mmpretrain's AP_classwise) become key[i]
-        items = value if isinstance(value, list) else [value]
-        for i, item in enumerate(items):
+        if isinstance(value, list):
+            named = [(f'{key}[{i}]', item) for i, item in enumerate(value)]
+        else:
+            named = [(key, value)]
+        for name, item in named:
             if isinstance(item, (int, float)) and not isinstance(item, bool):
-                metrics[f'{key}[{i}]' if items is value else key] = float(
-                    item)
+                metrics[name] = float(item)
     return metrics
 
 
